@@ -1,0 +1,104 @@
+# sselight: two FastCGI responders behind lighttpd. See README.md.
+#   make run    install what is missing, build, serve on http://127.0.0.1:5010
+#   make test   install what is missing, build, run every test
+#   make build  compile the responders and copy the pinned client files
+
+CC       ?= cc
+WERROR   ?= -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -MMD -MP
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BUILD    := build
+OBJ      := $(BUILD)/obj
+ASAN     := $(BUILD)/asan
+
+# Modules: PAGE goes into the page responder, STREAM into the stream
+# responder; the unit tests link CORE (both, minus the socket-owning ones).
+PAGE     := buf html http page
+STREAM   := buf sse html http demo fcgi_proto fcgi_reader loop fcgi_conn stream_app
+CORE     := buf sse html http demo page fcgi_proto fcgi_reader loop
+UNIT     := check_buf check_sse check_html check_http check_demo check_page \
+            check_fcgi_proto check_fcgi_reader check_loop check_main
+
+CORE_O   := $(CORE:%=$(OBJ)/%.o)
+PAGE_O   := $(PAGE:%=$(OBJ)/%.o)
+STREAM_O := $(STREAM:%=$(OBJ)/%.o)
+UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
+
+VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
+
+.PHONY: all build run test unit unit-asan integration browser deps-run deps-test clean
+.DELETE_ON_ERROR:
+
+all: build
+
+build: cgi-bin/index.fcgi cgi-bin/stream.fcgi $(VENDOR)
+
+run:
+	@tools/setup-deps.sh run
+	@$(MAKE) --no-print-directory build
+	@exec tools/run.sh
+
+test:
+	@tools/setup-deps.sh test
+	@$(MAKE) --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan
+	@tools/test-all.sh
+
+cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ -lfcgi
+
+cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^
+
+$(OBJ)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OBJ)/check_%.o: tests/unit/check_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
+
+$(BUILD)/check_unit: $(UNIT_O) $(CORE_O)
+	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check)
+
+# The same tests built with AddressSanitizer and UBSan.
+$(ASAN)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+$(ASAN)/check_%.o: tests/unit/check_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
+
+$(BUILD)/check_unit_asan: $(UNIT:%=$(ASAN)/%.o) $(CORE:%=$(ASAN)/%.o)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check)
+
+# Sanitized responders, for running the integration tests under ASan/UBSan.
+$(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lfcgi
+
+$(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^
+
+# Client libraries: exact versions from package-lock.json, served same-origin.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+www/vendor/htmx.min.js: node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+www/vendor/sse.min.js: node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	cp node_modules/htmx-ext-sse/dist/sse.min.js $@
+
+clean:
+	rm -rf $(BUILD) cgi-bin www/vendor
+
+-include $(wildcard $(OBJ)/*.d $(ASAN)/*.d)

@@ -1,0 +1,369 @@
+/* fcgi_conn: FastCGI connections on non-blocking sockets. See fcgi_conn.h. */
+#include "fcgi_conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fcgi_proto.h"
+#include "fcgi_reader.h"
+
+#define FCGI_CONN_READ_CHUNK 16384
+#define FCGI_ACCEPT_PAUSE_MS 1000 /* after EMFILE, before accepting again */
+
+enum fcgi_conn_state {
+    FCGI_CONN_READING,  /* no complete request yet */
+    FCGI_CONN_ACTIVE,   /* request delivered, the app is answering */
+    FCGI_CONN_ENDING,   /* response ended, flushing, then close */
+    FCGI_CONN_DEAD      /* closed; waiting for the reaper */
+};
+
+struct fcgi_conn {
+    struct loop_io io;        /* first member: the loop hands us &io */
+    struct loop_timer reaper; /* zero-delay timer: deferred close */
+    struct fcgi_listener *listener;
+    struct fcgi_reader reader;
+    struct buf out;           /* FastCGI records waiting for the socket */
+    enum fcgi_conn_state state;
+    const char *close_why;
+    void *data;               /* the app's, per request */
+    struct fcgi_conn *prev, *next;
+};
+
+struct fcgi_listener {
+    struct loop_io io;
+    struct loop_timer resume; /* re-enables accept after EMFILE */
+    struct loop *loop;
+    struct fcgi_app app;
+    struct fcgi_limits limits;
+    struct fcgi_conn *conns;  /* every connection not yet freed */
+    size_t nconns;
+    int listening;
+};
+
+#define container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static void fcgi_conn_on_io(struct loop *loop, struct loop_io *io,
+                            uint32_t events);
+
+/* Marks conn dead, unregisters and closes its socket now, and leaves the
+ * rest (app callback, free) to the reaper, which runs after the current
+ * callback: callers up the stack may still hold conn. */
+static void fcgi_conn_kill(struct fcgi_conn *conn, const char *why)
+{
+    if (conn->state == FCGI_CONN_DEAD)
+        return;
+    struct loop *loop = conn->listener->loop;
+    conn->state = FCGI_CONN_DEAD;
+    conn->close_why = why;
+    if (loop_io_del(loop, &conn->io) != 0)
+        fprintf(stderr, "stream: epoll_ctl(DEL, fd %d): %s\n", conn->io.fd,
+                strerror(errno));
+    if (close(conn->io.fd) != 0 && errno != EINTR)
+        fprintf(stderr, "stream: close(fd %d): %s\n", conn->io.fd,
+                strerror(errno));
+    conn->io.fd = -1;
+    loop_timer_start(loop, &conn->reaper, 0);
+}
+
+static void fcgi_conn_reap(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct fcgi_conn *conn = container_of(t, struct fcgi_conn, reaper);
+    struct fcgi_listener *l = conn->listener;
+    l->app.closed(conn, conn->close_why);
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        l->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    l->nconns--;
+    fcgi_reader_free(&conn->reader);
+    buf_free(&conn->out);
+    free(conn);
+}
+
+/* Writes queued output. Watches EPOLLOUT only while something is left. */
+static void fcgi_conn_flush(struct fcgi_conn *conn)
+{
+    while (buf_pending(&conn->out) > 0) {
+        ssize_t n = send(conn->io.fd, buf_head(&conn->out),
+                         buf_pending(&conn->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            buf_consume(&conn->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        fcgi_conn_kill(conn, n < 0 && (errno == EPIPE || errno == ECONNRESET)
+                                 ? "web server closed the connection"
+                                 : "write error");
+        return;
+    }
+    if (buf_pending(&conn->out) == 0 && conn->state == FCGI_CONN_ENDING) {
+        fcgi_conn_kill(conn, NULL);
+        return;
+    }
+    uint32_t want = EPOLLIN | EPOLLRDHUP |
+                    (buf_pending(&conn->out) ? EPOLLOUT : 0);
+    if (loop_io_mod(conn->listener->loop, &conn->io, want) != 0)
+        fcgi_conn_kill(conn, "epoll_ctl failed");
+}
+
+/* Past the output cap the client is not reading: drop it rather than let
+ * one slow reader take unbounded memory. */
+static int fcgi_conn_check_cap(struct fcgi_conn *conn)
+{
+    if (buf_pending(&conn->out) <= conn->listener->limits.out_max)
+        return 0;
+    fcgi_conn_kill(conn, "output cap reached (client not reading)");
+    return -1;
+}
+
+int fcgi_conn_write(struct fcgi_conn *conn, const void *data, size_t len)
+{
+    if (conn->state != FCGI_CONN_ACTIVE)
+        return -1;
+    fcgi_append_stream(&conn->out, FCGI_STDOUT, conn->reader.request_id,
+                       data, len);
+    if (fcgi_conn_check_cap(conn) != 0)
+        return -1;
+    fcgi_conn_flush(conn);
+    return conn->state == FCGI_CONN_ACTIVE ? 0 : -1;
+}
+
+static void fcgi_conn_append_end(struct fcgi_conn *conn)
+{
+    fcgi_append_stream_end(&conn->out, FCGI_STDOUT, conn->reader.request_id);
+    fcgi_append_end_request(&conn->out, conn->reader.request_id, 0,
+                            FCGI_REQUEST_COMPLETE);
+    conn->state = FCGI_CONN_ENDING;
+}
+
+int fcgi_conn_end(struct fcgi_conn *conn)
+{
+    if (conn->state != FCGI_CONN_ACTIVE)
+        return -1;
+    fcgi_conn_append_end(conn);
+    fcgi_conn_flush(conn);
+    return conn->state == FCGI_CONN_DEAD ? -1 : 0;
+}
+
+void fcgi_conn_abort(struct fcgi_conn *conn, const char *why)
+{
+    fcgi_conn_kill(conn, why);
+}
+
+const char *fcgi_conn_param(const struct fcgi_conn *conn, const char *name)
+{
+    return fcgi_reader_param(&conn->reader, name);
+}
+
+const char *fcgi_conn_body(const struct fcgi_conn *conn, size_t *len,
+                           int *too_large)
+{
+    *len = buf_pending(&conn->reader.body);
+    *too_large = conn->reader.body_too_large;
+    return buf_head(&conn->reader.body);
+}
+
+void fcgi_conn_set_data(struct fcgi_conn *conn, void *data)
+{
+    conn->data = data;
+}
+
+void *fcgi_conn_data(const struct fcgi_conn *conn)
+{
+    return conn->data;
+}
+
+/* Parses what arrived and hands complete requests to the app. */
+static void fcgi_conn_process(struct fcgi_conn *conn)
+{
+    struct fcgi_listener *l = conn->listener;
+    for (;;) {
+        enum fcgi_reader_event ev = fcgi_reader_next(&conn->reader, &conn->out);
+        switch (ev) {
+        case FCGI_READER_MORE:
+            fcgi_conn_flush(conn); /* management replies, if any */
+            return;
+        case FCGI_READER_READY:
+            conn->state = FCGI_CONN_ACTIVE;
+            l->app.request(conn, l->app.app_data);
+            if (conn->state != FCGI_CONN_ACTIVE)
+                return;
+            break;
+        case FCGI_READER_ABORT:
+            fcgi_conn_kill(conn, "request aborted by the web server");
+            return;
+        case FCGI_READER_ERROR:
+            fprintf(stderr, "stream: FastCGI protocol error on fd %d: %s\n",
+                    conn->io.fd, conn->reader.error);
+            fcgi_conn_kill(conn, "FastCGI protocol error");
+            return;
+        }
+    }
+}
+
+static void fcgi_conn_read(struct fcgi_conn *conn)
+{
+    char chunk[FCGI_CONN_READ_CHUNK];
+    for (;;) {
+        ssize_t n = recv(conn->io.fd, chunk, sizeof chunk, 0);
+        if (n > 0) {
+            fcgi_reader_feed(&conn->reader, chunk, (size_t)n);
+            if (buf_pending(&conn->reader.in) > FCGI_READER_PARAMS_MAX +
+                                                 2 * FCGI_CONN_READ_CHUNK) {
+                fcgi_conn_process(conn);
+                if (conn->state == FCGI_CONN_DEAD)
+                    return;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        /* EOF: lighttpd closes the connection when its client went away. */
+        fcgi_conn_kill(conn, n == 0 ? "web server closed the connection"
+                                    : "read error");
+        return;
+    }
+    fcgi_conn_process(conn);
+}
+
+static void fcgi_conn_on_io(struct loop *loop, struct loop_io *io,
+                            uint32_t events)
+{
+    (void)loop;
+    struct fcgi_conn *conn = container_of(io, struct fcgi_conn, io);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        fcgi_conn_read(conn);
+    if (conn->state != FCGI_CONN_DEAD && (events & EPOLLOUT))
+        fcgi_conn_flush(conn);
+}
+
+static void fcgi_listener_on_accept(struct loop *loop, struct loop_io *io,
+                                    uint32_t events)
+{
+    (void)events;
+    struct fcgi_listener *l = container_of(io, struct fcgi_listener, io);
+    for (;;) {
+        int fd = accept4(l->io.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            /* Out of fds or memory: stop accepting for a moment instead of
+             * spinning on a listener that stays readable. */
+            fprintf(stderr, "stream: accept: %s (%zu open); pausing accept "
+                            "for %d ms\n", strerror(errno), l->nconns,
+                    FCGI_ACCEPT_PAUSE_MS);
+            if (loop_io_mod(loop, &l->io, 0) != 0)
+                fprintf(stderr, "stream: epoll_ctl: %s\n", strerror(errno));
+            loop_timer_start(loop, &l->resume, FCGI_ACCEPT_PAUSE_MS);
+            return;
+        }
+        struct fcgi_conn *conn = calloc(1, sizeof *conn);
+        if (!conn)
+            buf_alloc_fail(sizeof *conn);
+        conn->listener = l;
+        conn->state = FCGI_CONN_READING;
+        fcgi_reader_init(&conn->reader, l->limits.body_max);
+        loop_timer_init(&conn->reaper, fcgi_conn_reap);
+        conn->next = l->conns;
+        if (l->conns)
+            l->conns->prev = conn;
+        l->conns = conn;
+        l->nconns++;
+        if (loop_io_add(loop, &conn->io, fd, EPOLLIN | EPOLLRDHUP,
+                        fcgi_conn_on_io) != 0) {
+            fprintf(stderr, "stream: epoll_ctl(ADD, fd %d): %s\n", fd,
+                    strerror(errno));
+            conn->io.fd = fd;
+            conn->state = FCGI_CONN_DEAD;
+            conn->close_why = "epoll_ctl failed";
+            if (close(fd) != 0)
+                fprintf(stderr, "stream: close: %s\n", strerror(errno));
+            loop_timer_start(loop, &conn->reaper, 0);
+        }
+    }
+}
+
+static void fcgi_listener_on_resume(struct loop *loop, struct loop_timer *t)
+{
+    struct fcgi_listener *l = container_of(t, struct fcgi_listener, resume);
+    if (l->listening && loop_io_mod(loop, &l->io, EPOLLIN) != 0)
+        fprintf(stderr, "stream: epoll_ctl: %s\n", strerror(errno));
+}
+
+struct fcgi_listener *fcgi_listener_start(struct loop *loop, int listen_fd,
+                                          const struct fcgi_app *app,
+                                          const struct fcgi_limits *limits)
+{
+    int flags = fcntl(listen_fd, F_GETFL);
+    if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return NULL;
+    struct fcgi_listener *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->loop = loop;
+    l->app = *app;
+    l->limits = *limits;
+    loop_timer_init(&l->resume, fcgi_listener_on_resume);
+    if (loop_io_add(loop, &l->io, listen_fd, EPOLLIN,
+                    fcgi_listener_on_accept) != 0) {
+        int e = errno;
+        free(l);
+        errno = e;
+        return NULL;
+    }
+    l->listening = 1;
+    return l;
+}
+
+void fcgi_listener_stop(struct fcgi_listener *l)
+{
+    if (!l->listening)
+        return;
+    l->listening = 0;
+    loop_timer_stop(l->loop, &l->resume);
+    if (loop_io_del(l->loop, &l->io) != 0)
+        fprintf(stderr, "stream: epoll_ctl(DEL, listener): %s\n",
+                strerror(errno));
+    if (close(l->io.fd) != 0)
+        fprintf(stderr, "stream: close(listener): %s\n", strerror(errno));
+}
+
+void fcgi_listener_end_all(struct fcgi_listener *l)
+{
+    for (struct fcgi_conn *c = l->conns; c; c = c->next) {
+        if (c->state == FCGI_CONN_ACTIVE) {
+            fcgi_conn_append_end(c);
+            fcgi_conn_flush(c);
+        } else if (c->state == FCGI_CONN_READING) {
+            fcgi_conn_kill(c, "shutting down");
+        }
+    }
+}
+
+size_t fcgi_listener_open_conns(const struct fcgi_listener *l)
+{
+    return l->nconns;
+}
+
+void fcgi_listener_free(struct fcgi_listener *l)
+{
+    free(l);
+}

@@ -1,0 +1,71 @@
+/* http: shared request/response helpers. See http.h. */
+#include "http.h"
+
+#include <string.h>
+
+enum http_method http_method_parse(const char *method)
+{
+    if (!method)
+        return HTTP_OTHER;
+    if (strcmp(method, "GET") == 0)
+        return HTTP_GET;
+    if (strcmp(method, "HEAD") == 0)
+        return HTTP_HEAD;
+    if (strcmp(method, "POST") == 0)
+        return HTTP_POST;
+    return HTTP_OTHER;
+}
+
+int http_path_from_uri(const char *uri, char path[HTTP_PATH_MAX])
+{
+    if (!uri || uri[0] != '/')
+        return -1;
+    size_t n = strcspn(uri, "?#");
+    if (n >= HTTP_PATH_MAX)
+        return -1;
+    memcpy(path, uri, n);
+    path[n] = '\0';
+    return 0;
+}
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default:  return "Unknown";
+    }
+}
+
+void http_begin_head(struct buf *out, int status, const char *content_type)
+{
+    buf_appendf(out, "Status: %d %s\r\nContent-Type: %s\r\n"
+                "X-Content-Type-Options: nosniff\r\n",
+                status, http_reason(status), content_type);
+}
+
+void http_end_head(struct buf *out)
+{
+    buf_append_str(out, "\r\n");
+}
+
+void http_append_error(struct buf *out, enum http_method method, int status,
+                       const char *text)
+{
+    http_begin_head(out, status, "text/plain; charset=utf-8");
+    buf_append_str(out, "Cache-Control: no-store\r\n");
+    if (status == 405)
+        buf_append_str(out, "Allow: GET, HEAD\r\n");
+    http_end_head(out);
+    if (method != HTTP_HEAD) {
+        buf_append_str(out, text);
+        buf_append_byte(out, '\n');
+    }
+}

@@ -1,0 +1,38 @@
+/* http: the parts of an HTTP exchange both responders share: request
+ * method and path from CGI params, and CGI-style response heads. No I/O. */
+#ifndef SSELIGHT_HTTP_H
+#define SSELIGHT_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
+
+#define HTTP_PATH_MAX 2048 /* longer request paths are refused with 414 */
+
+/* Maps a REQUEST_METHOD value (NULL allowed) to the enum. */
+enum http_method http_method_parse(const char *method);
+
+/* Copies the path part of a REQUEST_URI (everything before '?' or '#') into
+ * path (size HTTP_PATH_MAX). Returns 0, or -1 when uri is NULL, empty, does
+ * not start with '/', or does not fit. */
+int http_path_from_uri(const char *uri, char path[HTTP_PATH_MAX]);
+
+/* The reason phrase of a status code ("Not Found"), "Unknown" if not known. */
+const char *http_reason(int status);
+
+/* Appends "Status: CODE REASON\r\nContent-Type: TYPE\r\n" and the security
+ * headers every response carries. The caller appends any more header lines
+ * and then http_end_head. */
+void http_begin_head(struct buf *out, int status, const char *content_type);
+
+/* Appends the blank line that ends the head. */
+void http_end_head(struct buf *out);
+
+/* Appends a complete plain-text error response: status, a one-line reason
+ * text as the body (omitted for HEAD), and "Allow: GET, HEAD" for 405. */
+void http_append_error(struct buf *out, enum http_method method, int status,
+                       const char *text);
+
+#endif

@@ -1,0 +1,165 @@
+/* stream_app: routes and Example 1 streams. See stream_app.h. */
+#include "stream_app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "demo.h"
+#include "http.h"
+
+struct stream_app {
+    struct loop *loop;
+    struct stream_app_stats stats;
+};
+
+/* One open Example 1 stream. */
+struct demo_stream {
+    struct loop_timer timer;  /* first member: the timer callback gets it */
+    struct stream_app *app;
+    struct fcgi_conn *conn;
+    unsigned next_event;      /* index of the next event to send */
+};
+
+static void stream_app_send_demo_event(struct loop *loop, struct loop_timer *t)
+{
+    struct demo_stream *s = (struct demo_stream *)(void *)t;
+    struct buf ev = BUF_INIT;
+    demo_append_event(&ev, s->next_event++);
+    int rc = fcgi_conn_write(s->conn, buf_head(&ev), buf_pending(&ev));
+    buf_free(&ev);
+    if (rc != 0)
+        return; /* closing: the closed callback frees s */
+    if (s->next_event < DEMO_EVENTS) {
+        loop_timer_start(loop, &s->timer, DEMO_INTERVAL_MS);
+        return;
+    }
+    /* Like the seed's generator running out: end the response. The browser
+     * reconnects and the stream starts over. */
+    s->app->stats.streams_done++;
+    s->next_event = DEMO_EVENTS + 1; /* marks "ended by us" for closed() */
+    (void)fcgi_conn_end(s->conn);
+}
+
+static void stream_app_start_demo(struct stream_app *app,
+                                  struct fcgi_conn *conn,
+                                  enum http_method method)
+{
+    struct buf head = BUF_INIT;
+    http_begin_head(&head, 200, "text/event-stream; charset=utf-8");
+    buf_append_str(&head, "Cache-Control: no-store\r\n"
+                          "X-Accel-Buffering: no\r\n");
+    http_end_head(&head);
+    int rc = fcgi_conn_write(conn, buf_head(&head), buf_pending(&head));
+    buf_free(&head);
+    if (rc != 0)
+        return;
+    if (method == HTTP_HEAD) {
+        (void)fcgi_conn_end(conn);
+        return;
+    }
+    struct demo_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        buf_alloc_fail(sizeof *s);
+    s->app = app;
+    s->conn = conn;
+    loop_timer_init(&s->timer, stream_app_send_demo_event);
+    fcgi_conn_set_data(conn, s);
+    app->stats.streams_opened++;
+    app->stats.streams_open++;
+    /* The first event goes out with the head, as the seed's generator
+     * yields before its first sleep. */
+    stream_app_send_demo_event(app->loop, &s->timer);
+}
+
+static void stream_app_reply_error(struct fcgi_conn *conn,
+                                   enum http_method method, int status,
+                                   const char *text, const char *uri)
+{
+    struct buf out = BUF_INIT;
+    http_append_error(&out, method, status, text);
+    fprintf(stderr, "stream: %d for %s %s\n", status,
+            fcgi_conn_param(conn, "REQUEST_METHOD") ?
+                fcgi_conn_param(conn, "REQUEST_METHOD") : "-",
+            uri ? uri : "-");
+    if (fcgi_conn_write(conn, buf_head(&out), buf_pending(&out)) == 0)
+        (void)fcgi_conn_end(conn);
+    buf_free(&out);
+}
+
+static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
+{
+    struct stream_app *app = app_data;
+    enum http_method method =
+        http_method_parse(fcgi_conn_param(conn, "REQUEST_METHOD"));
+    const char *uri = fcgi_conn_param(conn, "REQUEST_URI");
+    char path[HTTP_PATH_MAX];
+
+    if (uri && strlen(uri) >= HTTP_PATH_MAX) {
+        stream_app_reply_error(conn, method, 414, "request URI too long", NULL);
+        return;
+    }
+    if (http_path_from_uri(uri, path) != 0) {
+        stream_app_reply_error(conn, method, 400,
+                               "bad request: no usable REQUEST_URI", uri);
+        return;
+    }
+    if (strcmp(path, "/sse-stream") != 0) {
+        stream_app_reply_error(conn, method, 404,
+                               "not found: no event stream at this path", uri);
+        return;
+    }
+    if (method != HTTP_GET && method != HTTP_HEAD) {
+        stream_app_reply_error(conn, method, 405,
+                               "method not allowed: use GET or HEAD", uri);
+        return;
+    }
+    stream_app_start_demo(app, conn, method);
+}
+
+static void stream_app_on_closed(struct fcgi_conn *conn, const char *why)
+{
+    struct demo_stream *s = fcgi_conn_data(conn);
+    if (!s)
+        return;
+    struct stream_app *app = s->app;
+    app->stats.streams_open--;
+    if (s->next_event <= DEMO_EVENTS) {
+        app->stats.streams_gone++;
+        fprintf(stderr, "stream: /sse-stream closed after %u of %u events: "
+                        "%s\n", s->next_event, DEMO_EVENTS,
+                why ? why : "ended");
+    }
+    loop_timer_stop(app->loop, &s->timer);
+    free(s);
+}
+
+struct stream_app *stream_app_new(struct loop *loop)
+{
+    struct stream_app *app = calloc(1, sizeof *app);
+    if (!app)
+        buf_alloc_fail(sizeof *app);
+    app->loop = loop;
+    return app;
+}
+
+void stream_app_free(struct stream_app *app)
+{
+    free(app);
+}
+
+struct fcgi_app stream_app_callbacks(struct stream_app *app)
+{
+    struct fcgi_app cb = {
+        .request = stream_app_on_request,
+        .closed = stream_app_on_closed,
+        .app_data = app,
+    };
+    return cb;
+}
+
+struct stream_app_stats stream_app_stats(const struct stream_app *app)
+{
+    return app->stats;
+}

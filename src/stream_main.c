@@ -1,0 +1,150 @@
+/* stream_main: the stream responder. One long-lived process that lighttpd
+ * starts with its FastCGI listening socket on fd 0; every SSE stream runs
+ * on one epoll loop, each event flushed as it is produced. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fcgi_conn.h"
+#include "loop.h"
+#include "stream_app.h"
+
+#define STREAM_LISTEN_FD 0             /* FCGI_LISTENSOCK_FILENO */
+#define STREAM_BODY_MAX (64 * 1024)
+#define STREAM_OUT_MAX (256 * 1024)
+#define STREAM_SHUTDOWN_GRACE_MS 2000  /* then exit even with data unsent */
+#define STREAM_SHUTDOWN_POLL_MS 20
+
+struct stream_main {
+    struct loop *loop;
+    struct loop_io signals;
+    struct loop_timer shutdown_poll;
+    struct fcgi_listener *listener;
+    struct stream_app *app;
+    uint64_t shutdown_deadline_ms;  /* 0 while running */
+};
+
+static struct stream_main g_main;
+
+static void stream_main_on_shutdown_poll(struct loop *loop,
+                                         struct loop_timer *t)
+{
+    size_t open = fcgi_listener_open_conns(g_main.listener);
+    if (open == 0 || loop_now_ms(loop) >= g_main.shutdown_deadline_ms) {
+        if (open > 0)
+            fprintf(stderr, "stream: exiting with %zu connections still "
+                            "flushing\n", open);
+        loop_stop(loop);
+        return;
+    }
+    loop_timer_start(loop, t, STREAM_SHUTDOWN_POLL_MS);
+}
+
+static void stream_main_on_signal(struct loop *loop, struct loop_io *io,
+                                  uint32_t events)
+{
+    (void)events;
+    struct signalfd_siginfo si;
+    ssize_t n = read(io->fd, &si, sizeof si);
+    if (n != (ssize_t)sizeof si) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        fprintf(stderr, "stream: read(signalfd): %s\n",
+                n < 0 ? strerror(errno) : "short read");
+        loop_stop(loop);
+        return;
+    }
+    if (g_main.shutdown_deadline_ms != 0)
+        return; /* already shutting down */
+    struct stream_app_stats st = stream_app_stats(g_main.app);
+    fprintf(stderr, "stream: signal %u: ending %zu open streams, then "
+                    "exiting (served %llu streams)\n", si.ssi_signo,
+            st.streams_open, (unsigned long long)st.streams_opened);
+    g_main.shutdown_deadline_ms = loop_now_ms(loop) + STREAM_SHUTDOWN_GRACE_MS;
+    fcgi_listener_stop(g_main.listener);
+    fcgi_listener_end_all(g_main.listener);
+    loop_timer_start(loop, &g_main.shutdown_poll, 0);
+}
+
+/* Routes SIGTERM (lighttpd stopping us), SIGINT (Ctrl-C on the terminal
+ * reaches the whole process group) and SIGHUP into the loop. */
+static int stream_main_watch_signals(struct loop *loop)
+{
+    sigset_t set;
+    if (sigemptyset(&set) != 0 || sigaddset(&set, SIGTERM) != 0 ||
+        sigaddset(&set, SIGINT) != 0 || sigaddset(&set, SIGHUP) != 0)
+        return -1;
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    return loop_io_add(loop, &g_main.signals, fd, EPOLLIN,
+                       stream_main_on_signal);
+}
+
+static int stream_main_check_listener(void)
+{
+    int type;
+    socklen_t len = sizeof type;
+    if (getsockopt(STREAM_LISTEN_FD, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
+        fprintf(stderr, "stream: fd 0 is not a socket: this is a FastCGI "
+                        "program, start it from a FastCGI web server (see "
+                        "lighttpd.conf)\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    /* If lighttpd dies without stopping us, follow it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+        fprintf(stderr, "stream: prctl(PR_SET_PDEATHSIG): %s\n",
+                strerror(errno));
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        fprintf(stderr, "stream: signal(SIGPIPE): %s\n", strerror(errno));
+    if (stream_main_check_listener() != 0)
+        return 2;
+
+    g_main.loop = loop_new();
+    if (!g_main.loop) {
+        fprintf(stderr, "stream: epoll_create1: %s\n", strerror(errno));
+        return 1;
+    }
+    if (stream_main_watch_signals(g_main.loop) != 0) {
+        fprintf(stderr, "stream: signalfd: %s\n", strerror(errno));
+        return 1;
+    }
+    loop_timer_init(&g_main.shutdown_poll, stream_main_on_shutdown_poll);
+    g_main.app = stream_app_new(g_main.loop);
+    struct fcgi_app cb = stream_app_callbacks(g_main.app);
+    struct fcgi_limits limits = { .body_max = STREAM_BODY_MAX,
+                                  .out_max = STREAM_OUT_MAX };
+    g_main.listener = fcgi_listener_start(g_main.loop, STREAM_LISTEN_FD, &cb,
+                                          &limits);
+    if (!g_main.listener) {
+        fprintf(stderr, "stream: listening on fd 0: %s\n", strerror(errno));
+        return 1;
+    }
+
+    int rc = loop_run(g_main.loop);
+    if (rc != 0)
+        fprintf(stderr, "stream: epoll_wait: %s\n", strerror(errno));
+    /* Connections still open past the grace period are left to exit(). */
+    if (fcgi_listener_open_conns(g_main.listener) == 0) {
+        fcgi_listener_free(g_main.listener);
+        stream_app_free(g_main.app);
+        if (close(g_main.signals.fd) != 0)
+            fprintf(stderr, "stream: close(signalfd): %s\n", strerror(errno));
+        loop_free(g_main.loop);
+    }
+    return rc == 0 ? 0 : 1;
+}
