@@ -42,7 +42,8 @@ run:
 
 test:
 	@tools/setup-deps.sh test
-	@$(MAKE) --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan
+	@$(MAKE) --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan \
+	    $(ASAN)/cgi-bin/index.fcgi $(ASAN)/cgi-bin/stream.fcgi
 	@tools/test-all.sh
 
 cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)

@@ -129,7 +129,7 @@ static void stream_app_on_closed(struct fcgi_conn *conn, const char *why)
         app->stats.streams_gone++;
         fprintf(stderr, "stream: /sse-stream closed after %u of %u events: "
                         "%s\n", s->next_event, DEMO_EVENTS,
-                why ? why : "ended");
+                why ? why : "ended early by shutdown");
     }
     loop_timer_stop(app->loop, &s->timer);
     free(s);

@@ -1,0 +1,137 @@
+# Test harness for shell tests, sourced by tests/integration/t_*.sh.
+# Prints one "ok - ..." / "not ok - ..." line per check and, from
+# harness_finish, "NAME: N passed, N failed". server_start runs the real
+# lighttpd with the project's lighttpd.conf on a free loopback port.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# TEST_VARIANT (e.g. "asan") names a second run of the same test.
+TEST_NAME=$(basename "$0" .sh)${TEST_VARIANT:+-$TEST_VARIANT}
+OUT_DIR=${TEST_OUT:-$ROOT/test-output}/$TEST_NAME
+mkdir -p "$OUT_DIR"
+PASSED=0
+FAILED=0
+SERVER_PID=""
+SERVER_TMP=""
+
+pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "not ok - $1${2:+: $2}"; }
+
+# check DESCRIPTION COMMAND...: passes when the command exits 0.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+# contains FILE STRING: the file holds STRING literally.
+contains() { grep -qF -- "$2" "$1"; }
+
+free_port() { node "$ROOT/tests/lib/free-port.js"; }
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local stat
+    stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    case "$stat" in Z*) return 1 ;; esac
+    return 0
+}
+
+# server_start: lighttpd -D with the project's lighttpd.conf; sets PORT,
+# BASE_URL, SERVER_PID, SERVER_LOG. Waits until / answers (at most 10 s).
+# SSELIGHT_CGI_DIR, when set, picks other responder binaries (ASan builds).
+server_start() {
+    SERVER_TMP=$(mktemp -d /tmp/sselight-t.XXXXXX)
+    PORT=$(free_port)
+    BASE_URL="http://127.0.0.1:$PORT"
+    SERVER_LOG=$OUT_DIR/lighttpd.log
+    : > "$SERVER_LOG"
+    (cd "$ROOT" && PORT=$PORT HOST=127.0.0.1 SSELIGHT_RUN_DIR=$SERVER_TMP/run \
+        exec "$(command -v lighttpd || echo /usr/sbin/lighttpd)" -D -f lighttpd.conf) \
+        >>"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        if curl -s -o /dev/null --max-time 1 "$BASE_URL/"; then
+            if [ -n "${SSELIGHT_CGI_DIR:-}" ] && ! server_uses_cgi_dir "$SSELIGHT_CGI_DIR"; then
+                echo "# responders do not run from SSELIGHT_CGI_DIR=$SSELIGHT_CGI_DIR" >&2
+                return 1
+            fi
+            return 0
+        fi
+        alive "$SERVER_PID" || break
+        sleep 0.1
+    done
+    echo "# lighttpd did not answer within 10 s; its log:" >&2
+    sed 's/^/#   /' "$SERVER_LOG" >&2
+    return 1
+}
+
+# server_backends: pids of lighttpd's responder processes.
+server_backends() { pgrep -P "$SERVER_PID" 2>/dev/null || true; }
+
+# server_stop: SIGTERM to lighttpd; it stops its responders. Returns 1 when
+# lighttpd or a responder is still alive 5 s later.
+server_stop() {
+    [ -n "$SERVER_PID" ] || return 0
+    local backends i left
+    backends=$(server_backends)
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for i in $(seq 1 50); do
+        left=""
+        for p in $SERVER_PID $backends; do alive "$p" && left="$left $p"; done
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    rm -rf "$SERVER_TMP"
+    if [ -n "$left" ]; then
+        echo "# still running after stop:$left" >&2
+        kill -KILL $left 2>/dev/null || true
+        return 1
+    fi
+    return 0
+}
+
+# wait_for_log PATTERN SECONDS: the server log gets a line matching PATTERN.
+wait_for_log() {
+    local i
+    for i in $(seq 1 $(($2 * 10))); do
+        grep -qE -- "$1" "$SERVER_LOG" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# server_uses_cgi_dir DIR: every responder lighttpd started runs from DIR.
+server_uses_cgi_dir() {
+    local p exe n=0
+    for p in $(server_backends); do
+        exe=$(readlink "/proc/$p/exe") || return 1
+        case "$exe" in "$1"/*) n=$((n + 1)) ;; *) return 1 ;; esac
+    done
+    [ "$n" -gt 0 ]
+}
+
+harness_finish() {
+    if [ -n "$SERVER_PID" ]; then
+        server_stop || true
+    fi
+    # The responders' stderr goes to lighttpd's log: sanitizer reports there
+    # (ASan builds) are failures even when every check passed.
+    if [ -n "${SERVER_LOG:-}" ] && [ -f "$SERVER_LOG" ]; then
+        if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG"; then
+            fail "no sanitizer reports in $SERVER_LOG"
+        else
+            pass "no sanitizer reports in the server log"
+        fi
+    fi
+    echo "$TEST_NAME: $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
+trap 'if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null; fi' EXIT

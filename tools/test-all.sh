@@ -1,0 +1,50 @@
+#!/bin/bash
+# make test: every test part in turn, each bounded in time. Each part prints
+# "ok"/"not ok" lines and ends with "NAME: N passed, N failed"; this sums
+# them into the final line. A part that exits non-zero without counting a
+# failure (a crash, a timeout) counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+export TEST_OUT=$PWD/test-output
+rm -rf "$TEST_OUT"
+mkdir -p "$TEST_OUT"
+
+total_passed=0
+total_failed=0
+
+run_part() {
+    local name=$1 limit=$2
+    shift 2
+    echo "== $name"
+    timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$TEST_OUT/$name.log"
+    local rc=${PIPESTATUS[0]}
+    local summary p=0 f=0
+    summary=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed$' "$TEST_OUT/$name.log" | tail -n1)
+    if [ -n "$summary" ]; then
+        p=$(sed -E 's/^([A-Za-z0-9_-]+: )?([0-9]+) passed.*/\2/' <<< "$summary")
+        f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<< "$summary")
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "not ok - $name exited with status $rc$([ "$rc" -eq 124 ] && echo ' (timed out)')"
+        f=1
+    fi
+    total_passed=$((total_passed + p))
+    total_failed=$((total_failed + f))
+}
+
+run_part unit 120 build/check_unit unit
+run_part unit-asan 300 build/check_unit_asan unit-asan
+run_part t_page 120 tests/integration/t_page.sh
+run_part t_stream 180 tests/integration/t_stream.sh
+# The stream responder again, built with AddressSanitizer and UBSan; any
+# sanitizer report in lighttpd's log (where the responders' stderr goes)
+# fails the part.
+SSELIGHT_CGI_DIR=$PWD/build/asan/cgi-bin TEST_VARIANT=asan \
+    run_part t_stream-asan 180 tests/integration/t_stream.sh
+run_part t_run 120 tests/integration/t_run.sh
+run_part browser 120 tests/browser/t_browser.sh
+
+echo
+echo "test output (logs, screenshot): $TEST_OUT"
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ] && [ "$total_passed" -gt 0 ]
