@@ -150,7 +150,10 @@ static enum fcgi_reader_event fcgi_reader_record(struct fcgi_reader *r,
             r->state = FCGI_READER_ACTIVE;
             return FCGI_READER_READY;
         }
-        if (buf_pending(&r->body) + h->content_len > r->body_max)
+        /* Once past the limit, drop the rest: the kept body stays a
+         * prefix of what was sent. */
+        if (r->body_too_large ||
+            buf_pending(&r->body) + h->content_len > r->body_max)
             r->body_too_large = 1;
         else
             buf_append(&r->body, c, h->content_len);

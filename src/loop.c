@@ -16,6 +16,7 @@ struct loop {
     int epfd;
     int stopping;
     uint64_t now_ms;
+    uint64_t round;           /* counts loop rounds */
     struct loop_timer **heap; /* min-heap on when_ms */
     size_t heap_len, heap_cap;
     struct epoll_event ready[LOOP_BATCH];
@@ -164,6 +165,7 @@ void loop_timer_start(struct loop *loop, struct loop_timer *timer,
         loop->heap_cap = cap;
     }
     timer->when_ms = loop->now_ms + delay_ms;
+    timer->round = loop->round;
     loop_heap_set(loop, loop->heap_len++, timer);
     loop_heap_up(loop, timer->heap_index);
 }
@@ -180,8 +182,12 @@ void loop_stop(struct loop *loop)
 
 static void loop_run_timers(struct loop *loop)
 {
+    /* Timers armed from here on belong to the next round (see loop.h). */
+    uint64_t this_round = loop->round++;
     while (loop->heap_len > 0 && loop->heap[0]->when_ms <= loop->now_ms) {
         struct loop_timer *t = loop->heap[0];
+        if (t->round > this_round)
+            break; /* armed by a callback just now; the next round runs it */
         loop_timer_stop(loop, t);
         t->fn(loop, t); /* may re-arm t, or free it */
     }

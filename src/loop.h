@@ -23,6 +23,7 @@ struct loop_io {
 
 struct loop_timer {
     uint64_t when_ms;  /* monotonic deadline */
+    uint64_t round;    /* loop round in which it was armed */
     size_t heap_index; /* position in the heap; (size_t)-1 when not armed */
     loop_timer_fn *fn;
 };
@@ -49,7 +50,9 @@ int loop_io_del(struct loop *loop, struct loop_io *io);
 /* Prepares a timer that is not armed. */
 void loop_timer_init(struct loop_timer *timer, loop_timer_fn *fn);
 
-/* Arms (or re-arms) timer to fire once after delay_ms. */
+/* Arms (or re-arms) timer to fire once after delay_ms. A timer armed from
+ * a timer callback fires in a later round even with delay 0, so a timer
+ * that re-arms itself cannot starve fd callbacks. */
 void loop_timer_start(struct loop *loop, struct loop_timer *timer,
                       uint64_t delay_ms);
 

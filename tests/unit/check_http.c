@@ -1,0 +1,271 @@
+/* check_http: the contract of http.h. REQUEST_METHOD maps exactly (case
+ * matters) to GET/HEAD/POST or OTHER; the path of a REQUEST_URI is what
+ * comes before '?' or '#', must start with '/' and fit HTTP_PATH_MAX with its
+ * NUL; reason phrases; a response head is "Status: ...", "Content-Type: ...",
+ * the nosniff header, then the blank line; error responses carry the text as
+ * a one-line plain-text body (none for HEAD) and Allow for 405. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "check_suites.h"
+#include "http.h"
+
+#define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+struct method_case {
+    const char *in;
+    enum http_method want;
+};
+
+static const struct method_case method_cases[] = {
+    { "GET", HTTP_GET },
+    { "HEAD", HTTP_HEAD },
+    { "POST", HTTP_POST },
+    { "get", HTTP_OTHER },
+    { "Get", HTTP_OTHER },
+    { "head", HTTP_OTHER },
+    { NULL, HTTP_OTHER },
+    { "", HTTP_OTHER },
+    { "PUT", HTTP_OTHER },
+    { "DELETE", HTTP_OTHER },
+    { "GET ", HTTP_OTHER },
+    { "GETX", HTTP_OTHER },
+    { "GE", HTTP_OTHER },
+};
+
+START_TEST(test_method_parse)
+{
+    ck_assert_int_eq(http_method_parse(method_cases[_i].in),
+                     method_cases[_i].want);
+}
+END_TEST
+
+struct path_case {
+    const char *uri;
+    int rc;
+    const char *want; /* when rc == 0 */
+};
+
+static const struct path_case path_cases[] = {
+    { "/", 0, "/" },
+    { "/a?b=c", 0, "/a" },
+    { "/a#x", 0, "/a" },
+    { "/a/b/c.html", 0, "/a/b/c.html" },
+    { "/sse-stream?x=1#frag", 0, "/sse-stream" },
+    { "/?", 0, "/" },
+    { "/#", 0, "/" },
+    { "/a#x?y", 0, "/a" },
+    { "/%3F", 0, "/%3F" },
+    { "", -1, NULL },
+    { NULL, -1, NULL },
+    { "a", -1, NULL },
+    { "?a=/", -1, NULL },
+    { "http://example.com/", -1, NULL },
+};
+
+START_TEST(test_path_from_uri)
+{
+    const struct path_case *c = &path_cases[_i];
+    char path[HTTP_PATH_MAX];
+    memset(path, 'Z', sizeof path);
+    ck_assert_int_eq(http_path_from_uri(c->uri, path), c->rc);
+    if (c->rc == 0)
+        ck_assert_str_eq(path, c->want);
+}
+END_TEST
+
+/* A path of len bytes ('/' then 'p'), optionally followed by a query. */
+static char *long_uri(size_t len, const char *query)
+{
+    char *u = malloc(len + strlen(query) + 1);
+    ck_assert_ptr_nonnull(u);
+    u[0] = '/';
+    memset(u + 1, 'p', len - 1);
+    strcpy(u + len, query);
+    return u;
+}
+
+START_TEST(test_path_max)
+{
+    char path[HTTP_PATH_MAX];
+    ck_assert_int_eq(HTTP_PATH_MAX, 2048);
+
+    char *u = long_uri(2047, "");          /* 2047 + NUL fits */
+    ck_assert_int_eq(http_path_from_uri(u, path), 0);
+    ck_assert_uint_eq(strlen(path), 2047);
+    ck_assert_str_eq(path, u);
+    free(u);
+
+    u = long_uri(2047, "?q=a-long-query-does-not-count");
+    ck_assert_int_eq(http_path_from_uri(u, path), 0);
+    ck_assert_uint_eq(strlen(path), 2047);
+    ck_assert_int_eq(path[2046], 'p');
+    free(u);
+
+    u = long_uri(2048, "");                /* 2048 + NUL does not */
+    ck_assert_int_eq(http_path_from_uri(u, path), -1);
+    free(u);
+
+    u = long_uri(5000, "?x");
+    ck_assert_int_eq(http_path_from_uri(u, path), -1);
+    free(u);
+}
+END_TEST
+
+struct reason_case {
+    int status;
+    const char *want;
+};
+
+static const struct reason_case reason_cases[] = {
+    { 200, "OK" },
+    { 400, "Bad Request" },
+    { 404, "Not Found" },
+    { 405, "Method Not Allowed" },
+    { 414, "URI Too Long" },
+    { 500, "Internal Server Error" },
+    { 503, "Service Unavailable" },
+    { 299, "Unknown" },
+    { 0, "Unknown" },
+    { -1, "Unknown" },
+};
+
+START_TEST(test_reason)
+{
+    ck_assert_str_eq(http_reason(reason_cases[_i].status),
+                     reason_cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_head_bytes)
+{
+    struct buf b = BUF_INIT;
+    http_begin_head(&b, 200, "text/plain");
+    http_end_head(&b);
+    ck_assert_str_eq(buf_head(&b),
+                     "Status: 200 OK\r\n"
+                     "Content-Type: text/plain\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "\r\n");
+    buf_reset(&b);
+
+    http_begin_head(&b, 404, "text/event-stream");
+    buf_append_str(&b, "Cache-Control: no-cache\r\n");
+    http_end_head(&b);
+    ck_assert_str_eq(buf_head(&b),
+                     "Status: 404 Not Found\r\n"
+                     "Content-Type: text/event-stream\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "Cache-Control: no-cache\r\n"
+                     "\r\n");
+    buf_free(&b);
+}
+END_TEST
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Splits a CGI response at the first blank line. Returns the head (with its
+ * final CRLF CRLF) length; the body starts right after it. */
+static size_t head_len(const struct buf *b)
+{
+    const char *end = strstr(buf_head(b), "\r\n\r\n");
+    ck_assert_msg(end != NULL, "no end of head in: %s", buf_head(b));
+    return (size_t)(end - buf_head(b)) + 4;
+}
+
+/* The head holds line exactly (a full "Name: value" line, no CRLF). */
+static int head_has_line(const struct buf *b, const char *line)
+{
+    size_t hl = head_len(b);
+    char *head = strndup(buf_head(b), hl);
+    ck_assert_ptr_nonnull(head);
+    size_t n = strlen(line);
+    int found = 0;
+    for (char *p = head; (p = strstr(p, line)) != NULL; p++)
+        if ((p == head || p[-1] == '\n') && p[n] == '\r' && p[n + 1] == '\n')
+            found = 1;
+    free(head);
+    return found;
+}
+
+START_TEST(test_error_404_get)
+{
+    struct buf b = BUF_INIT;
+    http_append_error(&b, HTTP_GET, 404, "not found: /x");
+    const char *h = buf_head(&b);
+    ck_assert_msg(starts_with(h, "Status: 404 Not Found\r\n"), "%s", h);
+    ck_assert(head_has_line(&b, "X-Content-Type-Options: nosniff"));
+    ck_assert(strstr(h, "Content-Type: text/plain") != NULL);
+    ck_assert(!head_has_line(&b, "Allow: GET, HEAD"));
+    ck_assert_str_eq(h + head_len(&b), "not found: /x\n");
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_error_405_allow)
+{
+    struct buf b = BUF_INIT;
+    http_append_error(&b, HTTP_POST, 405, "use GET");
+    const char *h = buf_head(&b);
+    ck_assert_msg(starts_with(h, "Status: 405 Method Not Allowed\r\n"), "%s",
+                  h);
+    ck_assert(head_has_line(&b, "Allow: GET, HEAD"));
+    ck_assert(head_has_line(&b, "X-Content-Type-Options: nosniff"));
+    ck_assert_str_eq(h + head_len(&b), "use GET\n");
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_error_head_no_body)
+{
+    struct buf b = BUF_INIT;
+    http_append_error(&b, HTTP_HEAD, 404, "not found");
+    ck_assert(starts_with(buf_head(&b), "Status: 404 Not Found\r\n"));
+    ck_assert_uint_eq(head_len(&b), buf_pending(&b));
+    ck_assert(strstr(buf_head(&b), "not found") == NULL);
+    buf_reset(&b);
+
+    http_append_error(&b, HTTP_HEAD, 405, "nope");
+    ck_assert(head_has_line(&b, "Allow: GET, HEAD"));
+    ck_assert_uint_eq(head_len(&b), buf_pending(&b));
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_error_appends)
+{
+    struct buf b = BUF_INIT;
+    buf_append_str(&b, "before");
+    http_append_error(&b, HTTP_GET, 500, "oops");
+    ck_assert(starts_with(buf_head(&b),
+                          "beforeStatus: 500 Internal Server Error\r\n"));
+    size_t n = buf_pending(&b);
+    ck_assert(n > 5);
+    ck_assert_str_eq(buf_head(&b) + n - 5, "oops\n");
+    buf_free(&b);
+}
+END_TEST
+
+Suite *make_http_suite(void)
+{
+    Suite *s = suite_create("http");
+    TCase *req = tcase_create("request");
+    tcase_add_loop_test(req, test_method_parse, 0, N_OF(method_cases));
+    tcase_add_loop_test(req, test_path_from_uri, 0, N_OF(path_cases));
+    tcase_add_test(req, test_path_max);
+    suite_add_tcase(s, req);
+
+    TCase *resp = tcase_create("response");
+    tcase_add_loop_test(resp, test_reason, 0, N_OF(reason_cases));
+    tcase_add_test(resp, test_head_bytes);
+    tcase_add_test(resp, test_error_404_get);
+    tcase_add_test(resp, test_error_405_allow);
+    tcase_add_test(resp, test_error_head_no_body);
+    tcase_add_test(resp, test_error_appends);
+    suite_add_tcase(s, resp);
+    return s;
+}

@@ -1,0 +1,19 @@
+/* check_suites.h: the unit-test suites of sselight, one per module.
+ * check_main.c runs them all in one SRunner; each constructor lives in
+ * tests/unit/check_<module>.c. */
+#ifndef SSELIGHT_CHECK_SUITES_H
+#define SSELIGHT_CHECK_SUITES_H
+
+#include <check.h>
+
+Suite *make_buf_suite(void);
+Suite *make_sse_suite(void);
+Suite *make_html_suite(void);
+Suite *make_http_suite(void);
+Suite *make_demo_suite(void);
+Suite *make_page_suite(void);
+Suite *make_fcgi_proto_suite(void);
+Suite *make_fcgi_reader_suite(void);
+Suite *make_loop_suite(void);
+
+#endif
