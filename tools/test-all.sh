@@ -41,6 +41,7 @@ run_part t_stream 180 tests/integration/t_stream.sh
 # fails the part.
 SSELIGHT_CGI_DIR=$PWD/build/asan/cgi-bin TEST_VARIANT=asan \
     run_part t_stream-asan 180 tests/integration/t_stream.sh
+run_part t_setup_deps 60 tests/integration/t_setup_deps.sh
 run_part t_run 120 tests/integration/t_run.sh
 run_part browser 120 tests/browser/t_browser.sh
 
