@@ -15,9 +15,9 @@ ASAN     := $(BUILD)/asan
 
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
-PAGE     := buf html http page
-STREAM   := buf sse html http demo fcgi_proto fcgi_reader loop fcgi_conn stream_app
-CORE     := buf sse html http demo page fcgi_proto fcgi_reader loop
+PAGE     := mem buf html http page
+STREAM   := mem buf sse html http demo fcgi_proto fcgi_reader loop fcgi_conn stream_app
+CORE     := mem buf sse html http demo page fcgi_proto fcgi_reader loop
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_main
 

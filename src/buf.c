@@ -1,16 +1,12 @@
 /* buf: growable byte buffer. See buf.h. */
 #include "buf.h"
 
+#include "mem.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void buf_alloc_fail(size_t want)
-{
-    fprintf(stderr, "sselight: out of memory (wanted %zu bytes)\n", want);
-    abort();
-}
 
 void buf_free(struct buf *b)
 {
@@ -48,14 +44,11 @@ static void buf_reserve(struct buf *b, size_t n)
     if (b->len + n + 1 <= b->cap)
         return;
     if (n > (size_t)-1 / 4 - b->len)
-        buf_alloc_fail(n);
+        mem_fail(n);
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + n + 1)
         cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        buf_alloc_fail(cap);
-    b->data = p;
+    b->data = mem_realloc(b->data, cap);
     b->cap = cap;
 }
 

@@ -1,5 +1,5 @@
 /* buf: a growable byte buffer with a read position, for output queues and
- * formatted text. Allocation failure aborts the process (see buf_alloc_fail). */
+ * formatted text. Allocation failure aborts the process (see mem.h). */
 #ifndef SSELIGHT_BUF_H
 #define SSELIGHT_BUF_H
 
@@ -35,8 +35,5 @@ void buf_appendf(struct buf *b, const char *fmt, ...)
 /* Marks the first n pending bytes consumed (n <= buf_pending). Memory is
  * compacted lazily, so consuming is O(1) amortised. */
 void buf_consume(struct buf *b, size_t n);
-
-/* Called when memory runs out: logs and aborts. Never returns. */
-void buf_alloc_fail(size_t want) __attribute__((noreturn));
 
 #endif

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "fcgi_proto.h"
 #include "fcgi_reader.h"
+#include "mem.h"
 
 #define FCGI_CONN_READ_CHUNK 16384
 #define FCGI_ACCEPT_PAUSE_MS 1000 /* after EMFILE, before accepting again */
@@ -275,9 +276,7 @@ static void fcgi_listener_on_accept(struct loop *loop, struct loop_io *io,
             loop_timer_start(loop, &l->resume, FCGI_ACCEPT_PAUSE_MS);
             return;
         }
-        struct fcgi_conn *conn = calloc(1, sizeof *conn);
-        if (!conn)
-            buf_alloc_fail(sizeof *conn);
+        struct fcgi_conn *conn = mem_calloc(1, sizeof *conn);
         conn->listener = l;
         conn->state = FCGI_CONN_READING;
         fcgi_reader_init(&conn->reader, l->limits.body_max);

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "mem.h"
 
 #define LOOP_BATCH 256
 #define LOOP_NOT_ARMED ((size_t)-1)
@@ -158,10 +158,7 @@ void loop_timer_start(struct loop *loop, struct loop_timer *timer,
     loop_timer_stop(loop, timer);
     if (loop->heap_len == loop->heap_cap) {
         size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-        struct loop_timer **h = realloc(loop->heap, cap * sizeof *h);
-        if (!h)
-            buf_alloc_fail(cap * sizeof *h);
-        loop->heap = h;
+        loop->heap = mem_realloc(loop->heap, cap * sizeof *loop->heap);
         loop->heap_cap = cap;
     }
     timer->when_ms = loop->now_ms + delay_ms;

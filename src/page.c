@@ -41,26 +41,32 @@ static const char page_index_body[] =
     "</body>\n"
     "</html>\n";
 
-static void page_append_index(struct buf *out, enum http_method method)
+/* Appends the head of an HTML response; returns 1 when a body should follow
+ * (not for HEAD), having started it with the document head's shared part. */
+static int page_begin(struct buf *out, enum http_method method, int status,
+                      const char *cache_control)
 {
-    http_begin_head(out, 200, "text/html; charset=utf-8");
-    buf_append_str(out, "Cache-Control: no-cache\r\n");
+    http_begin_head(out, status, "text/html; charset=utf-8");
+    buf_appendf(out, "Cache-Control: %s\r\n", cache_control);
     http_end_head(out);
     if (method == HTTP_HEAD)
-        return;
+        return 0;
     buf_append_str(out, page_head_start);
+    return 1;
+}
+
+static void page_append_index(struct buf *out, enum http_method method)
+{
+    if (!page_begin(out, method, 200, "no-cache"))
+        return;
     buf_append_str(out, page_index_body);
 }
 
 static void page_append_not_found(struct buf *out, enum http_method method,
                                   const char *path)
 {
-    http_begin_head(out, 404, "text/html; charset=utf-8");
-    buf_append_str(out, "Cache-Control: no-store\r\n");
-    http_end_head(out);
-    if (method == HTTP_HEAD)
+    if (!page_begin(out, method, 404, "no-store"))
         return;
-    buf_append_str(out, page_head_start);
     buf_append_str(out, "<title>Not found · sselight</title>\n"
                         "</head>\n<body>\n<main>\n<h1>Not found</h1>\n"
                         "<p>There is no page at <code>");

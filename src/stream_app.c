@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "demo.h"
 #include "http.h"
+#include "mem.h"
 
 struct stream_app {
     struct loop *loop;
@@ -59,9 +60,7 @@ static void stream_app_start_demo(struct stream_app *app,
         (void)fcgi_conn_end(conn);
         return;
     }
-    struct demo_stream *s = calloc(1, sizeof *s);
-    if (!s)
-        buf_alloc_fail(sizeof *s);
+    struct demo_stream *s = mem_calloc(1, sizeof *s);
     s->app = app;
     s->conn = conn;
     loop_timer_init(&s->timer, stream_app_send_demo_event);
@@ -137,9 +136,7 @@ static void stream_app_on_closed(struct fcgi_conn *conn, const char *why)
 
 struct stream_app *stream_app_new(struct loop *loop)
 {
-    struct stream_app *app = calloc(1, sizeof *app);
-    if (!app)
-        buf_alloc_fail(sizeof *app);
+    struct stream_app *app = mem_calloc(1, sizeof *app);
     app->loop = loop;
     return app;
 }
