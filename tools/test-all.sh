@@ -36,11 +36,13 @@ run_part unit 120 build/check_unit unit
 run_part unit-asan 300 build/check_unit_asan unit-asan
 run_part t_page 120 tests/integration/t_page.sh
 run_part t_stream 180 tests/integration/t_stream.sh
-# The stream responder again, built with AddressSanitizer and UBSan; any
+# Both responders again, built with AddressSanitizer and UBSan; any
 # sanitizer report in lighttpd's log (where the responders' stderr goes)
 # fails the part.
-SSELIGHT_CGI_DIR=$PWD/build/asan/cgi-bin TEST_VARIANT=asan \
-    run_part t_stream-asan 180 tests/integration/t_stream.sh
+export SSELIGHT_CGI_DIR=$PWD/build/asan/cgi-bin TEST_VARIANT=asan
+run_part t_page-asan 120 tests/integration/t_page.sh
+run_part t_stream-asan 180 tests/integration/t_stream.sh
+unset SSELIGHT_CGI_DIR TEST_VARIANT
 run_part t_setup_deps 60 tests/integration/t_setup_deps.sh
 run_part t_run 120 tests/integration/t_run.sh
 run_part browser 120 tests/browser/t_browser.sh
