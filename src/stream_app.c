@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "demo.h"
@@ -15,43 +16,52 @@ struct stream_app {
     struct stream_app_stats stats;
 };
 
-/* One open Example 1 stream. */
+/* One open demonstration stream (Example 1 and the other example pages). */
 struct demo_stream {
     struct loop_timer timer;  /* first member: the timer callback gets it */
     struct stream_app *app;
     struct fcgi_conn *conn;
-    unsigned next_event;      /* index of the next event to send */
+    enum demo_kind kind;
+    unsigned step;            /* next step of demo_step to send */
+    int ended;                /* the server ended the response itself */
 };
 
-static void stream_app_send_demo_event(struct loop *loop, struct loop_timer *t)
+static void stream_app_demo_step(struct loop *loop, struct loop_timer *t)
 {
     struct demo_stream *s = (struct demo_stream *)(void *)t;
     struct buf ev = BUF_INIT;
-    demo_append_event(&ev, s->next_event++);
+    long delay = demo_step(s->kind, s->step++, (long long)time(NULL), &ev);
     int rc = fcgi_conn_write(s->conn, buf_head(&ev), buf_pending(&ev));
     buf_free(&ev);
     if (rc != 0)
         return; /* closing: the closed callback frees s */
-    if (s->next_event < DEMO_EVENTS) {
-        loop_timer_start(loop, &s->timer, DEMO_INTERVAL_MS);
+    if (delay != DEMO_STREAM_END) {
+        loop_timer_start(loop, &s->timer, (uint64_t)delay);
         return;
     }
-    /* Like the seed's generator running out: end the response. The browser
-     * reconnects and the stream starts over. */
+    /* Like the seed's generator running out: end the response. For
+     * Example 1 the browser reconnects and the stream starts over. */
     s->app->stats.streams_done++;
-    s->next_event = DEMO_EVENTS + 1; /* marks "ended by us" for closed() */
+    s->ended = 1;
     (void)fcgi_conn_end(s->conn);
+}
+
+/* Appends the head every event stream starts with. */
+static void stream_app_append_sse_head(struct buf *head)
+{
+    http_begin_head(head, 200, "text/event-stream; charset=utf-8");
+    buf_append_str(head, "Cache-Control: no-store\r\n"
+                         "X-Accel-Buffering: no\r\n");
+    http_end_head(head);
 }
 
 static void stream_app_start_demo(struct stream_app *app,
                                   struct fcgi_conn *conn,
-                                  enum http_method method)
+                                  enum http_method method,
+                                  enum demo_kind kind)
 {
     struct buf head = BUF_INIT;
-    http_begin_head(&head, 200, "text/event-stream; charset=utf-8");
-    buf_append_str(&head, "Cache-Control: no-store\r\n"
-                          "X-Accel-Buffering: no\r\n");
-    http_end_head(&head);
+    stream_app_append_sse_head(&head);
     int rc = fcgi_conn_write(conn, buf_head(&head), buf_pending(&head));
     buf_free(&head);
     if (rc != 0)
@@ -63,13 +73,14 @@ static void stream_app_start_demo(struct stream_app *app,
     struct demo_stream *s = mem_calloc(1, sizeof *s);
     s->app = app;
     s->conn = conn;
-    loop_timer_init(&s->timer, stream_app_send_demo_event);
+    s->kind = kind;
+    loop_timer_init(&s->timer, stream_app_demo_step);
     fcgi_conn_set_data(conn, s);
     app->stats.streams_opened++;
     app->stats.streams_open++;
-    /* The first event goes out with the head, as the seed's generator
-     * yields before its first sleep. */
-    stream_app_send_demo_event(app->loop, &s->timer);
+    /* Step 0 goes out with the head, as the seed's generator yields before
+     * its first sleep. */
+    stream_app_demo_step(app->loop, &s->timer);
 }
 
 static void stream_app_reply_error(struct fcgi_conn *conn,
@@ -104,7 +115,8 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
                                "bad request: no usable REQUEST_URI", uri);
         return;
     }
-    if (strcmp(path, "/sse-stream") != 0) {
+    int demo = demo_lookup(path);
+    if (demo < 0) {
         stream_app_reply_error(conn, method, 404,
                                "not found: no event stream at this path", uri);
         return;
@@ -114,7 +126,7 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
                                "method not allowed: use GET or HEAD", uri);
         return;
     }
-    stream_app_start_demo(app, conn, method);
+    stream_app_start_demo(app, conn, method, (enum demo_kind)demo);
 }
 
 static void stream_app_on_closed(struct fcgi_conn *conn, const char *why)
@@ -124,10 +136,10 @@ static void stream_app_on_closed(struct fcgi_conn *conn, const char *why)
         return;
     struct stream_app *app = s->app;
     app->stats.streams_open--;
-    if (s->next_event <= DEMO_EVENTS) {
+    if (!s->ended) {
         app->stats.streams_gone++;
-        fprintf(stderr, "stream: /sse-stream closed after %u of %u events: "
-                        "%s\n", s->next_event, DEMO_EVENTS,
+        fprintf(stderr, "stream: %s closed after %u steps: %s\n",
+                demo_path(s->kind), s->step,
                 why ? why : "ended early by shutdown");
     }
     loop_timer_stop(app->loop, &s->timer);

@@ -7,6 +7,8 @@
 #   SSELIGHT_RUN_DIR  private dir for the FastCGI sockets (default
 #                     /tmp/sselight-UID-PORT, created mode 0700)
 #   SSELIGHT_CGI_DIR  where the responders are (default ./cgi-bin)
+#   SSELIGHT_DATA_DIR where the broker keeps its database (default ./var)
+#   SSELIGHT_STREAM_PROCS  stream responder processes (default 1)
 set -eu
 
 fail() {
@@ -47,12 +49,32 @@ case "$cgi_dir" in
     *[!A-Za-z0-9._/-]*) fail "SSELIGHT_CGI_DIR may hold only A-Z a-z 0-9 . _ - /: '$cgi_dir'" ;;
 esac
 
+data_dir=${SSELIGHT_DATA_DIR:-$PWD/var}
+case "$data_dir" in
+    /*) ;;
+    *) fail "SSELIGHT_DATA_DIR must be an absolute path, not '$data_dir'" ;;
+esac
+case "$data_dir" in
+    *[!A-Za-z0-9._/-]*) fail "SSELIGHT_DATA_DIR may hold only A-Z a-z 0-9 . _ - /: '$data_dir'" ;;
+esac
+# The broker's wake-up sockets live in DATA_DIR/notify (sun_path: 108 bytes).
+[ ${#data_dir} -le 80 ] || fail "SSELIGHT_DATA_DIR is too long for unix sockets (max 80): '$data_dir'"
+(umask 077 && mkdir -p "$data_dir") || fail "cannot create $data_dir"
+
+procs=${SSELIGHT_STREAM_PROCS:-1}
+case "$procs" in
+    [1-8]) ;;
+    *) fail "SSELIGHT_STREAM_PROCS must be 1 to 8, not '$procs'" ;;
+esac
+
 echo "server.port = $port"
 case "$host" in
     *:*) echo "server.bind = \"[$host]\"" ;;
     *) echo "server.bind = \"$host\"" ;;
 esac
 echo "var.sselight_run_dir = \"$run_dir\""
+echo "var.sselight_data_dir = \"$data_dir\""
+echo "var.sselight_stream_procs = $procs"
 if [ -n "$cgi_dir" ]; then
     echo "var.sselight_cgi_dir = \"$cgi_dir\""
 else

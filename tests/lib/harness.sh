@@ -51,6 +51,7 @@ server_start() {
     SERVER_LOG=$OUT_DIR/lighttpd.log
     : > "$SERVER_LOG"
     (cd "$ROOT" && PORT=$PORT HOST=127.0.0.1 SSELIGHT_RUN_DIR=$SERVER_TMP/run \
+        SSELIGHT_DATA_DIR=${SSELIGHT_DATA_DIR:-$SERVER_TMP/data} \
         exec "$(command -v lighttpd || echo /usr/sbin/lighttpd)" -D -f lighttpd.conf) \
         >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
