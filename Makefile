@@ -15,9 +15,9 @@ ASAN     := $(BUILD)/asan
 
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
-PAGE     := mem buf html http page
-STREAM   := mem buf sse html http demo fcgi_proto fcgi_reader loop fcgi_conn stream_app
-CORE     := mem buf sse html http demo page fcgi_proto fcgi_reader loop
+PAGE     := mem buf html http utf8 query notify broker page
+STREAM   := mem buf sse html http utf8 query demo notify broker fcgi_proto fcgi_reader loop fcgi_conn stream_events stream_app
+CORE     := mem buf sse html http utf8 query demo notify broker page fcgi_proto fcgi_reader loop
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_main
 
@@ -48,11 +48,11 @@ test:
 
 cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lfcgi
+	$(CC) $(CFLAGS) -o $@ $^ -lfcgi -lsqlite3
 
 cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3
 
 $(OBJ)/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -63,7 +63,7 @@ $(OBJ)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit: $(UNIT_O) $(CORE_O)
-	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check)
+	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3
 
 # The same tests built with AddressSanitizer and UBSan.
 $(ASAN)/%.o: src/%.c
@@ -75,16 +75,16 @@ $(ASAN)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit_asan: $(UNIT:%=$(ASAN)/%.o) $(CORE:%=$(ASAN)/%.o)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3
 
 # Sanitized responders, for running the integration tests under ASan/UBSan.
 $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lfcgi
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lfcgi -lsqlite3
 
 $(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3
 
 # Client libraries: exact versions from package-lock.json, served same-origin.
 node_modules/.package-lock.json: package.json package-lock.json

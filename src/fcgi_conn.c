@@ -160,6 +160,13 @@ int fcgi_conn_end(struct fcgi_conn *conn)
     return conn->state == FCGI_CONN_DEAD ? -1 : 0;
 }
 
+int fcgi_conn_reply(struct fcgi_conn *conn, const struct buf *response)
+{
+    if (fcgi_conn_write(conn, buf_head(response), buf_pending(response)) != 0)
+        return -1;
+    return fcgi_conn_end(conn);
+}
+
 void fcgi_conn_abort(struct fcgi_conn *conn, const char *why)
 {
     fcgi_conn_kill(conn, why);

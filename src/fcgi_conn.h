@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "loop.h"
 
 struct fcgi_conn;
@@ -70,6 +71,10 @@ int fcgi_conn_write(struct fcgi_conn *conn, const void *data, size_t len);
  * connection closes once they are written (lighttpd never keeps a FastCGI
  * connection). Returns like fcgi_conn_write. */
 int fcgi_conn_end(struct fcgi_conn *conn);
+
+/* Writes a complete response (head and body) and ends it: fcgi_conn_write
+ * then fcgi_conn_end. Returns like them. */
+int fcgi_conn_reply(struct fcgi_conn *conn, const struct buf *response);
 
 /* Closes the connection at once, without ending the response; the web
  * server then cuts the client's response. The closed callback runs later. */

@@ -34,9 +34,12 @@ const char *http_reason(int status)
     case 200: return "OK";
     case 204: return "No Content";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
     case 414: return "URI Too Long";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -56,16 +59,41 @@ void http_end_head(struct buf *out)
     buf_append_str(out, "\r\n");
 }
 
-void http_append_error(struct buf *out, enum http_method method, int status,
-                       const char *text)
+void http_append_sse_head(struct buf *out)
+{
+    http_begin_head(out, 200, "text/event-stream; charset=utf-8");
+    buf_append_str(out, "Cache-Control: no-store\r\n"
+                        "X-Accel-Buffering: no\r\n");
+    http_end_head(out);
+}
+
+static void http_append_error_allow(struct buf *out, enum http_method method,
+                                   int status, const char *text,
+                                   const char *allow)
 {
     http_begin_head(out, status, "text/plain; charset=utf-8");
     buf_append_str(out, "Cache-Control: no-store\r\n");
     if (status == 405)
-        buf_append_str(out, "Allow: GET, HEAD\r\n");
+        buf_appendf(out, "Allow: %s\r\n", allow);
+    if (status == 401)
+        buf_append_str(out, "WWW-Authenticate: Bearer realm=\"sselight\"\r\n");
+    if (status == 503)
+        buf_append_str(out, "Retry-After: 5\r\n");
     http_end_head(out);
     if (method != HTTP_HEAD) {
         buf_append_str(out, text);
         buf_append_byte(out, '\n');
     }
+}
+
+void http_append_error(struct buf *out, enum http_method method, int status,
+                       const char *text)
+{
+    http_append_error_allow(out, method, status, text, "GET, HEAD");
+}
+
+void http_append_not_allowed(struct buf *out, enum http_method method,
+                             const char *allow, const char *text)
+{
+    http_append_error_allow(out, method, 405, text, allow);
 }

@@ -30,9 +30,18 @@ void http_begin_head(struct buf *out, int status, const char *content_type);
 /* Appends the blank line that ends the head. */
 void http_end_head(struct buf *out);
 
+/* Appends the head of an event stream: 200, text/event-stream; charset=utf-8,
+ * and the headers that keep caches and proxies from holding events back. */
+void http_append_sse_head(struct buf *out);
+
 /* Appends a complete plain-text error response: status, a one-line reason
- * text as the body (omitted for HEAD), and "Allow: GET, HEAD" for 405. */
+ * text as the body (omitted for HEAD), "Allow: GET, HEAD" for 405,
+ * "WWW-Authenticate: Bearer" for 401 and "Retry-After" for 503. */
 void http_append_error(struct buf *out, enum http_method method, int status,
                        const char *text);
+
+/* Like http_append_error for 405, with the given Allow list. */
+void http_append_not_allowed(struct buf *out, enum http_method method,
+                             const char *allow, const char *text);
 
 #endif

@@ -3,13 +3,47 @@
 #ifndef SSELIGHT_PAGE_H
 #define SSELIGHT_PAGE_H
 
+#include <stddef.h>
+#include <time.h>
+
 #include "buf.h"
 #include "http.h"
 
-/* Appends the whole response for a request: 200 with the Example 1 page for
- * "/", a 404 HTML page for unknown paths, 405 (with Allow) for a method other
- * than GET or HEAD on a known path. HEAD gets the head only. path may be
- * NULL (no usable REQUEST_URI): 400. Returns the status code. */
+/* Appends the whole response for a request. Pages (full HTML documents,
+ * each with the site's <nav>):
+ *   /            Example 1 (the seed's page)
+ *   /example2    Example 2: a button starts the stream
+ *   /trigger     hx-trigger="sse:tick" makes an element GET /trigger/fragment
+ *   /close       sse-close: a countdown that closes its stream
+ *   /dashboard   several event names on one connection
+ *   /room        live room: messages from /events/room, a form that posts
+ * Fragments (no <html>, text/html, Cache-Control: no-store):
+ *   /example2/start     the SSE element Example 2's button swaps in
+ *   /trigger/fragment   what /trigger's tick-triggered GET fetches
+ * Unknown paths get a 404 HTML page (POST /room/messages is the caller's, and
+ * is not routed here). A method other than GET or HEAD on a known path gets
+ * 405 with Allow. HEAD gets the head only. path may be NULL (no usable
+ * REQUEST_URI): 400. Returns the status code. /trigger/fragment reads the
+ * clock and counts its requests in a per-process counter. */
 int page_respond(struct buf *out, enum http_method method, const char *path);
+
+/* The body of /trigger/fragment (no head): "<p>Fetched from the page
+ * responder at HH:MM:SS UTC (request #n of this process)</p>\n", with the
+ * time of day of now in UTC. */
+void page_append_trigger_fragment(struct buf *out, time_t now, unsigned long n);
+
+/* The live room's form, as HTML (no head): <form id="room-form"
+ * hx-post="/room/messages" hx-target="this" hx-swap="outerHTML"> with an
+ * input named "text" (maxlength 500, required) and a submit button. error
+ * (NULL for none) is shown above the input; text (NULL or "" for none) is the
+ * input's value. Both are HTML-escaped. */
+void page_append_room_form(struct buf *out, const char *error, const char *text);
+
+/* One live-room message, as HTML (no head): <div class="room-msg"><time>
+ * HH:MM:SS</time> <span>TEXT</span></div>. text (len bytes) and
+ * when_utc_hhmmss are HTML-escaped. No newline at the end, so the result can
+ * be used as SSE data as it is. */
+void page_append_room_message(struct buf *out, const char *text, size_t len,
+                              const char *when_utc_hhmmss);
 
 #endif

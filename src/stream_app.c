@@ -1,6 +1,7 @@
 /* stream_app: routes and Example 1 streams. See stream_app.h. */
 #include "stream_app.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,21 @@
 #include "demo.h"
 #include "http.h"
 #include "mem.h"
+#include "stream_slot.h"
+
+#define container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 struct stream_app {
     struct loop *loop;
+    struct stream_events *events;
     struct stream_app_stats stats;
 };
 
 /* One open demonstration stream (Example 1 and the other example pages). */
 struct demo_stream {
-    struct loop_timer timer;  /* first member: the timer callback gets it */
+    struct stream_slot slot;  /* first member: see stream_slot.h */
+    struct loop_timer timer;
     struct stream_app *app;
     struct fcgi_conn *conn;
     enum demo_kind kind;
@@ -28,7 +35,7 @@ struct demo_stream {
 
 static void stream_app_demo_step(struct loop *loop, struct loop_timer *t)
 {
-    struct demo_stream *s = (struct demo_stream *)(void *)t;
+    struct demo_stream *s = container_of(t, struct demo_stream, timer);
     struct buf ev = BUF_INIT;
     long delay = demo_step(s->kind, s->step++, (long long)time(NULL), &ev);
     int rc = fcgi_conn_write(s->conn, buf_head(&ev), buf_pending(&ev));
@@ -46,13 +53,19 @@ static void stream_app_demo_step(struct loop *loop, struct loop_timer *t)
     (void)fcgi_conn_end(s->conn);
 }
 
-/* Appends the head every event stream starts with. */
-static void stream_app_append_sse_head(struct buf *head)
+static void stream_app_demo_closed(struct stream_slot *slot, const char *why)
 {
-    http_begin_head(head, 200, "text/event-stream; charset=utf-8");
-    buf_append_str(head, "Cache-Control: no-store\r\n"
-                         "X-Accel-Buffering: no\r\n");
-    http_end_head(head);
+    struct demo_stream *s = (struct demo_stream *)(void *)slot;
+    struct stream_app *app = s->app;
+    app->stats.streams_open--;
+    if (!s->ended) {
+        app->stats.streams_gone++;
+        fprintf(stderr, "stream: %s closed after %u steps: %s\n",
+                demo_path(s->kind), s->step,
+                why ? why : "ended early by shutdown");
+    }
+    loop_timer_stop(app->loop, &s->timer);
+    free(s);
 }
 
 static void stream_app_start_demo(struct stream_app *app,
@@ -61,7 +74,7 @@ static void stream_app_start_demo(struct stream_app *app,
                                   enum demo_kind kind)
 {
     struct buf head = BUF_INIT;
-    stream_app_append_sse_head(&head);
+    http_append_sse_head(&head);
     int rc = fcgi_conn_write(conn, buf_head(&head), buf_pending(&head));
     buf_free(&head);
     if (rc != 0)
@@ -71,6 +84,7 @@ static void stream_app_start_demo(struct stream_app *app,
         return;
     }
     struct demo_stream *s = mem_calloc(1, sizeof *s);
+    s->slot.closed = stream_app_demo_closed;
     s->app = app;
     s->conn = conn;
     s->kind = kind;
@@ -93,8 +107,7 @@ static void stream_app_reply_error(struct fcgi_conn *conn,
             fcgi_conn_param(conn, "REQUEST_METHOD") ?
                 fcgi_conn_param(conn, "REQUEST_METHOD") : "-",
             uri ? uri : "-");
-    if (fcgi_conn_write(conn, buf_head(&out), buf_pending(&out)) == 0)
-        (void)fcgi_conn_end(conn);
+    (void)fcgi_conn_reply(conn, &out);
     buf_free(&out);
 }
 
@@ -115,6 +128,11 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
                                "bad request: no usable REQUEST_URI", uri);
         return;
     }
+    if (stream_events_match(path)) {
+        const char *q = strchr(uri, '?');
+        stream_events_handle(app->events, conn, method, path, q ? q + 1 : NULL);
+        return;
+    }
     int demo = demo_lookup(path);
     if (demo < 0) {
         stream_app_reply_error(conn, method, 404,
@@ -131,30 +149,28 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
 
 static void stream_app_on_closed(struct fcgi_conn *conn, const char *why)
 {
-    struct demo_stream *s = fcgi_conn_data(conn);
-    if (!s)
-        return;
-    struct stream_app *app = s->app;
-    app->stats.streams_open--;
-    if (!s->ended) {
-        app->stats.streams_gone++;
-        fprintf(stderr, "stream: %s closed after %u steps: %s\n",
-                demo_path(s->kind), s->step,
-                why ? why : "ended early by shutdown");
-    }
-    loop_timer_stop(app->loop, &s->timer);
-    free(s);
+    struct stream_slot *slot = fcgi_conn_data(conn);
+    if (slot)
+        slot->closed(slot, why);
 }
 
-struct stream_app *stream_app_new(struct loop *loop)
+struct stream_app *stream_app_new(struct loop *loop,
+                                  const struct stream_events_config *events,
+                                  char *err, size_t errlen)
 {
     struct stream_app *app = mem_calloc(1, sizeof *app);
     app->loop = loop;
+    app->events = stream_events_new(loop, events, err, errlen);
+    if (!app->events) {
+        free(app);
+        return NULL;
+    }
     return app;
 }
 
 void stream_app_free(struct stream_app *app)
 {
+    stream_events_free(app->events);
     free(app);
 }
 

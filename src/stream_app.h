@@ -1,6 +1,7 @@
 /* stream_app: what the stream responder answers. Routes each FastCGI request
- * (GET/HEAD /sse-stream: the seed's Example 1 stream) and drives each open
- * stream from loop timers. Knows HTTP and SSE, not sockets. */
+ * (/sse-stream and /streams/...: the demo streams, driven by loop timers;
+ * /events: the channels API in stream_events). Knows HTTP and SSE, not
+ * sockets. */
 #ifndef SSELIGHT_STREAM_APP_H
 #define SSELIGHT_STREAM_APP_H
 
@@ -9,6 +10,7 @@
 
 #include "fcgi_conn.h"
 #include "loop.h"
+#include "stream_events.h"
 
 struct stream_app_stats {
     uint64_t streams_opened;  /* event streams started */
@@ -19,9 +21,11 @@ struct stream_app_stats {
 
 struct stream_app;
 
-/* Creates the app; fill an fcgi_app with stream_app_callbacks and pass it to
- * fcgi_listener_start. Aborts if memory runs out. */
-struct stream_app *stream_app_new(struct loop *loop);
+/* Creates the app (and opens the broker for the channels API); pass
+ * stream_app_callbacks to fcgi_listener_start. Returns NULL with err set. */
+struct stream_app *stream_app_new(struct loop *loop,
+                                  const struct stream_events_config *events,
+                                  char *err, size_t errlen);
 void stream_app_free(struct stream_app *app);
 
 /* The fcgi_app (callbacks + app_data) that routes requests into app. */

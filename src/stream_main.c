@@ -124,7 +124,21 @@ int main(void)
         return 1;
     }
     loop_timer_init(&g_main.shutdown_poll, stream_main_on_shutdown_poll);
-    g_main.app = stream_app_new(g_main.loop);
+    const char *data_dir = getenv("SSELIGHT_DATA_DIR");
+    const char *history = getenv("SSELIGHT_HISTORY");
+    struct stream_events_config events = {
+        .data_dir = data_dir && *data_dir ? data_dir : "var",
+        .publish_token = getenv("SSELIGHT_PUBLISH_TOKEN"),
+        .history = history ? (unsigned)strtoul(history, NULL, 10) : 0,
+    };
+    if (events.publish_token && !*events.publish_token)
+        events.publish_token = NULL;
+    char err[512];
+    g_main.app = stream_app_new(g_main.loop, &events, err, sizeof err);
+    if (!g_main.app) {
+        fprintf(stderr, "stream: %s\n", err);
+        return 1;
+    }
     struct fcgi_app cb = stream_app_callbacks(g_main.app);
     struct fcgi_limits limits = { .body_max = STREAM_BODY_MAX,
                                   .out_max = STREAM_OUT_MAX };

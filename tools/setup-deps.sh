@@ -9,7 +9,7 @@ target=${1:-run}
 
 # Package lists per target. A command found on PATH counts as installed
 # (node and npm often come from NodeSource rather than Debian's packages).
-build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev"
+build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
 test_pkgs="$run_pkgs check curl chromium"
 

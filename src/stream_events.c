@@ -1,0 +1,485 @@
+/* stream_events: subscribe, publish and fan-out. See stream_events.h. */
+#include "stream_events.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "broker.h"
+#include "buf.h"
+#include "mem.h"
+#include "query.h"
+#include "sse.h"
+#include "stream_slot.h"
+#include "utf8.h"
+
+#define EVENTS_FANOUT_BATCH 512
+#define EVENTS_TOKEN_MAX 256
+
+struct events_sub {
+    struct stream_slot slot;       /* first member: see stream_slot.h */
+    struct stream_events *ev;
+    struct fcgi_conn *conn;
+    char names[BROKER_CHANNELS_MAX][QUERY_CHANNEL_MAX + 1];
+    const char *channels[BROKER_CHANNELS_MAX];
+    size_t nch;
+    long long last_id;             /* highest id written to this client */
+    struct events_sub *prev, *next;
+};
+
+struct stream_events {
+    struct loop *loop;
+    struct broker *broker;
+    struct loop_io watch;
+    struct loop_timer heartbeat;
+    char token[EVENTS_TOKEN_MAX];  /* "" when none is configured */
+    long long fanned_upto;         /* highest id fanned out */
+    struct events_sub *subs;
+    struct stream_events_stats stats;
+};
+
+#define container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static void events_append_sse(struct buf *out, const struct broker_event *e)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", e->id);
+    /* Names were validated before they were stored. */
+    if (sse_append_event(out, e->event, id, e->data, e->data_len) != 0)
+        fprintf(stderr, "stream: stored event %lld has an invalid name\n",
+                e->id);
+}
+
+static int events_sub_follows(const struct events_sub *s, const char *channel)
+{
+    for (size_t i = 0; i < s->nch; i++)
+        if (strcmp(s->channels[i], channel) == 0)
+            return 1;
+    return 0;
+}
+
+/* Writes one event to every subscriber of its channel that has not had it:
+ * formatted once, shared by all. */
+static int events_fanout_one(const struct broker_event *e, void *arg)
+{
+    struct stream_events *ev = arg;
+    struct buf out = BUF_INIT;
+    for (struct events_sub *s = ev->subs; s; s = s->next) {
+        if (s->last_id >= e->id || !events_sub_follows(s, e->channel))
+            continue;
+        if (buf_pending(&out) == 0)
+            events_append_sse(&out, e);
+        s->last_id = e->id;
+        if (fcgi_conn_write(s->conn, buf_head(&out), buf_pending(&out)) == 0)
+            ev->stats.delivered++;
+    }
+    ev->fanned_upto = e->id;
+    buf_free(&out);
+    return 0;
+}
+
+/* Fans out everything committed since the last round. */
+static void events_catch_up(struct stream_events *ev)
+{
+    long n;
+    do {
+        n = broker_read_since(ev->broker, ev->fanned_upto, NULL, 0,
+                              EVENTS_FANOUT_BATCH, events_fanout_one, ev);
+    } while (n == EVENTS_FANOUT_BATCH);
+    if (n < 0)
+        fprintf(stderr, "stream: reading new events: %s\n",
+                broker_error(ev->broker));
+}
+
+static void events_on_wakeup(struct loop *loop, struct loop_io *io,
+                             uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    struct stream_events *ev = container_of(io, struct stream_events, watch);
+    /* Drain first: a publish after this point sends a new wake-up. */
+    broker_watch_drain(ev->broker);
+    events_catch_up(ev);
+}
+
+/* Proxies and lighttpd's max-write-idle drop silent streams; a comment
+ * every EVENTS_HEARTBEAT_MS keeps them, and finds clients that left. */
+static void events_on_heartbeat(struct loop *loop, struct loop_timer *t)
+{
+    struct stream_events *ev = container_of(t, struct stream_events, heartbeat);
+    static const char beat[] = ": heartbeat\n\n";
+    for (struct events_sub *s = ev->subs; s; s = s->next)
+        (void)fcgi_conn_write(s->conn, beat, sizeof beat - 1);
+    loop_timer_start(loop, t, EVENTS_HEARTBEAT_MS);
+}
+
+static void events_sub_closed(struct stream_slot *slot, const char *why)
+{
+    struct events_sub *s = (struct events_sub *)(void *)slot;
+    struct stream_events *ev = s->ev;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ev->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    ev->stats.subscribers--;
+    if (why)
+        fprintf(stderr, "stream: subscriber of %s closed after id %lld: %s\n",
+                s->channels[0], s->last_id, why);
+    free(s);
+}
+
+static void events_reply_error(struct fcgi_conn *conn, enum http_method method,
+                               int status, const char *text)
+{
+    struct buf out = BUF_INIT;
+    const char *uri = fcgi_conn_param(conn, "REQUEST_URI");
+    if (status == 405)
+        http_append_not_allowed(&out, method, "GET, HEAD, POST", text);
+    else
+        http_append_error(&out, method, status, text);
+    fprintf(stderr, "stream: %d for %s %s: %s\n", status,
+            fcgi_conn_param(conn, "REQUEST_METHOD") ?
+                fcgi_conn_param(conn, "REQUEST_METHOD") : "-",
+            uri ? uri : "-", text);
+    (void)fcgi_conn_reply(conn, &out);
+    buf_free(&out);
+}
+
+/* Adds channel name (decoded, validated) to s unless it is there already.
+ * Returns 0, or -1 with *why set. */
+static int events_sub_add(struct events_sub *s, const char *raw, size_t n,
+                          const char **why)
+{
+    char name[QUERY_CHANNEL_MAX + 1];
+    if (query_decode(raw, n, 0, name, sizeof name) < 0 ||
+        !query_channel_valid(name)) {
+        *why = "bad channel name: use 1-64 of A-Z a-z 0-9 _ - .";
+        return -1;
+    }
+    if (events_sub_follows(s, name))
+        return 0;
+    if (s->nch == BROKER_CHANNELS_MAX) {
+        *why = "too many channels: at most 16 in one subscription";
+        return -1;
+    }
+    memcpy(s->names[s->nch], name, strlen(name) + 1);
+    s->channels[s->nch] = s->names[s->nch];
+    s->nch++;
+    return 0;
+}
+
+/* Fills s's channels from /events/<name> or /events?channel=a&channel=b. */
+static int events_parse_channels(struct events_sub *s, const char *path,
+                                 const char *query, const char **why)
+{
+    if (strncmp(path, "/events/", 8) == 0)
+        return events_sub_add(s, path + 8, strlen(path + 8), why);
+    size_t pos = 0, kn, vn;
+    const char *k, *v;
+    while (query_next(query, &pos, &k, &kn, &v, &vn))
+        if (kn == 7 && memcmp(k, "channel", 7) == 0 &&
+            events_sub_add(s, v, vn, why) != 0)
+            return -1;
+    if (s->nch == 0) {
+        *why = "no channel: use /events/<channel> or /events?channel=a&channel=b";
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes one stored event to one subscriber (resume and history). */
+static int events_send_to_sub(const struct broker_event *e, void *arg)
+{
+    struct events_sub *s = arg;
+    struct buf out = BUF_INIT;
+    events_append_sse(&out, e);
+    s->last_id = e->id;
+    int rc = fcgi_conn_write(s->conn, buf_head(&out), buf_pending(&out));
+    buf_free(&out);
+    if (rc == 0)
+        s->ev->stats.delivered++;
+    return rc; /* stop reading once the connection is closing */
+}
+
+/* Tells a resuming client, per channel, that events it has not seen were
+ * dropped by the history bound. Documented in README. */
+static void events_send_missed(struct events_sub *s, long long resume)
+{
+    for (size_t i = 0; i < s->nch; i++) {
+        long long pruned;
+        if (broker_pruned_upto(s->ev->broker, s->channels[i], &pruned) != 0 ||
+            pruned <= resume)
+            continue;
+        char data[200];
+        struct buf out = BUF_INIT;
+        snprintf(data, sizeof data,
+                 "{\"channel\":\"%s\",\"last_event_id\":%lld,"
+                 "\"missed_through\":%lld}", s->channels[i], resume, pruned);
+        (void)sse_append_event(&out, EVENTS_MISSED_EVENT, NULL, data,
+                               strlen(data));
+        (void)fcgi_conn_write(s->conn, buf_head(&out), buf_pending(&out));
+        buf_free(&out);
+    }
+}
+
+static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
+                             enum http_method method, const char *path,
+                             const char *query)
+{
+    struct events_sub *s = mem_calloc(1, sizeof *s);
+    const char *why = NULL;
+    char value[32];
+    long long resume = -1, start;
+    unsigned history = 0;
+
+    if (events_parse_channels(s, path, query, &why) != 0)
+        goto bad;
+    const char *hdr = fcgi_conn_param(conn, "HTTP_LAST_EVENT_ID");
+    int have = hdr != NULL;
+    if (!have) {
+        have = query_get(query, "lastEventId", value, sizeof value);
+        hdr = value;
+    }
+    if (have != 0 && (have < 0 || query_parse_id(hdr, &resume) != 0)) {
+        why = "bad Last-Event-ID: expected an event id (digits) from this server";
+        goto bad;
+    }
+    int hq = query_get(query, "history", value, sizeof value);
+    if (hq != 0) {
+        long long h;
+        if (hq < 0 || query_parse_id(value, &h) != 0 || h > EVENTS_HISTORY_MAX) {
+            why = "bad history: expected a number from 0 to 100";
+            goto bad;
+        }
+        history = (unsigned)h;
+    }
+
+    struct buf head = BUF_INIT;
+    http_append_sse_head(&head);
+    if (method == HTTP_HEAD) {
+        (void)fcgi_conn_reply(conn, &head);
+        buf_free(&head);
+        free(s);
+        return;
+    }
+    sse_append_retry(&head, EVENTS_RETRY_MS);
+    int rc = fcgi_conn_write(conn, buf_head(&head), buf_pending(&head));
+    buf_free(&head);
+    if (rc != 0) {
+        free(s);
+        return;
+    }
+
+    s->slot.closed = events_sub_closed;
+    s->ev = ev;
+    s->conn = conn;
+    fcgi_conn_set_data(conn, &s->slot);
+    s->next = ev->subs;
+    if (ev->subs)
+        ev->subs->prev = s;
+    ev->subs = s;
+    ev->stats.subscribers++;
+
+    if (resume >= 0) {
+        start = resume;
+        events_send_missed(s, resume);
+    } else if (broker_history_start(ev->broker, s->channels, s->nch, history,
+                                    &start) != 0) {
+        fprintf(stderr, "stream: history: %s\n", broker_error(ev->broker));
+        fcgi_conn_abort(conn, "broker error");
+        return;
+    }
+    s->last_id = start;
+    /* Everything after start that is stored now; what commits later comes
+     * through the fan-out, which skips ids this client already has. */
+    if (broker_read_since(ev->broker, start, s->channels, s->nch,
+                          (size_t)-1 / 2, events_send_to_sub, s) < 0) {
+        fprintf(stderr, "stream: catch-up: %s\n", broker_error(ev->broker));
+        fcgi_conn_abort(conn, "broker error");
+    }
+    return;
+bad:
+    free(s);
+    events_reply_error(conn, method, 400, why);
+}
+
+/* Constant-time comparison, so the time taken says nothing of the token. */
+static int events_token_equal(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char diff = (unsigned char)(na != nb);
+    for (size_t i = 0; i < na; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return diff == 0 && nb > 0;
+}
+
+static int events_is_loopback(const char *addr)
+{
+    return addr && (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+                    strncmp(addr, "::ffff:127.", 11) == 0);
+}
+
+/* 0 when the request may publish; otherwise answers it and returns -1. */
+static int events_authorise(struct stream_events *ev, struct fcgi_conn *conn,
+                            enum http_method method)
+{
+    if (ev->token[0] == '\0') {
+        if (events_is_loopback(fcgi_conn_param(conn, "REMOTE_ADDR")))
+            return 0;
+        events_reply_error(conn, method, 403, "forbidden: without "
+                           "SSELIGHT_PUBLISH_TOKEN, publishing is allowed "
+                           "only from this machine (loopback)");
+        return -1;
+    }
+    const char *auth = fcgi_conn_param(conn, "HTTP_AUTHORIZATION");
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
+        events_reply_error(conn, method, 401, "unauthorized: send "
+                           "Authorization: Bearer <token>");
+        return -1;
+    }
+    if (!events_token_equal(auth + 7, ev->token)) {
+        events_reply_error(conn, method, 403, "forbidden: wrong token");
+        return -1;
+    }
+    return 0;
+}
+
+static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
+                           enum http_method method, const char *path,
+                           const char *query)
+{
+    char channel[QUERY_CHANNEL_MAX + 1], event[QUERY_EVENT_MAX + 1];
+    if (strncmp(path, "/events/", 8) != 0) {
+        events_reply_error(conn, method, 400,
+                           "publish to /events/<channel>");
+        return;
+    }
+    if (query_decode(path + 8, strlen(path + 8), 0, channel,
+                     sizeof channel) < 0 || !query_channel_valid(channel)) {
+        events_reply_error(conn, method, 400,
+                           "bad channel name: use 1-64 of A-Z a-z 0-9 _ - .");
+        return;
+    }
+    if (events_authorise(ev, conn, method) != 0)
+        return;
+    int q = query_get(query, "event", event, sizeof event);
+    if (q == 0)
+        strcpy(event, "message");
+    if (q < 0 || !query_event_valid(event)) {
+        events_reply_error(conn, method, 400,
+                           "bad event name: use 1-64 of A-Z a-z 0-9 _ - . :");
+        return;
+    }
+    size_t len;
+    int too_large;
+    const char *body = fcgi_conn_body(conn, &len, &too_large);
+    if (too_large) {
+        events_reply_error(conn, method, 413,
+                           "body too large: at most 65536 bytes");
+        return;
+    }
+    if (utf8_count(body, len) < 0) {
+        events_reply_error(conn, method, 400,
+                           "body must be UTF-8 text without NUL bytes");
+        return;
+    }
+    long long id;
+    if (broker_publish(ev->broker, channel, event, body, len, &id) != 0) {
+        fprintf(stderr, "stream: publish to %s failed: %s\n", channel,
+                broker_error(ev->broker));
+        events_reply_error(conn, method, 503,
+                           "not stored: the broker failed; try again");
+        return;
+    }
+    ev->stats.published++;
+    struct buf out = BUF_INIT;
+    http_begin_head(&out, 200, "text/plain; charset=utf-8");
+    buf_appendf(&out, "Cache-Control: no-store\r\nX-Event-Id: %lld\r\n", id);
+    http_end_head(&out);
+    buf_appendf(&out, "%lld\n", id);
+    (void)fcgi_conn_reply(conn, &out);
+    buf_free(&out);
+    events_catch_up(ev);
+}
+
+int stream_events_match(const char *path)
+{
+    return strcmp(path, "/events") == 0 || strncmp(path, "/events/", 8) == 0;
+}
+
+void stream_events_handle(struct stream_events *ev, struct fcgi_conn *conn,
+                          enum http_method method, const char *path,
+                          const char *query)
+{
+    if (method == HTTP_GET || method == HTTP_HEAD)
+        events_subscribe(ev, conn, method, path, query);
+    else if (method == HTTP_POST)
+        events_publish(ev, conn, method, path, query);
+    else
+        events_reply_error(conn, method, 405, "method not allowed: GET or "
+                           "HEAD subscribes, POST publishes");
+}
+
+struct stream_events *stream_events_new(struct loop *loop,
+                                        const struct stream_events_config *c,
+                                        char *err, size_t errlen)
+{
+    struct stream_events *ev = mem_calloc(1, sizeof *ev);
+    ev->loop = loop;
+    if (c->publish_token) {
+        if (strlen(c->publish_token) >= sizeof ev->token ||
+            strlen(c->publish_token) < 16) {
+            snprintf(err, errlen, "SSELIGHT_PUBLISH_TOKEN must be 16 to %zu "
+                     "characters", sizeof ev->token - 1);
+            free(ev);
+            return NULL;
+        }
+        strcpy(ev->token, c->publish_token);
+    }
+    ev->broker = broker_open(c->data_dir, c->history, err, errlen);
+    if (!ev->broker) {
+        free(ev);
+        return NULL;
+    }
+    int fd = broker_watch(ev->broker);
+    if (fd < 0 || loop_io_add(loop, &ev->watch, fd, EPOLLIN,
+                              events_on_wakeup) != 0) {
+        snprintf(err, errlen, "cannot watch the broker in %s/notify: %s",
+                 c->data_dir, strerror(errno));
+        broker_close(ev->broker);
+        free(ev);
+        return NULL;
+    }
+    if (broker_last_id(ev->broker, &ev->fanned_upto) != 0) {
+        snprintf(err, errlen, "broker: %s", broker_error(ev->broker));
+        (void)loop_io_del(loop, &ev->watch);
+        broker_close(ev->broker);
+        free(ev);
+        return NULL;
+    }
+    loop_timer_init(&ev->heartbeat, events_on_heartbeat);
+    loop_timer_start(loop, &ev->heartbeat, EVENTS_HEARTBEAT_MS);
+    return ev;
+}
+
+void stream_events_free(struct stream_events *ev)
+{
+    if (!ev)
+        return;
+    loop_timer_stop(ev->loop, &ev->heartbeat);
+    if (loop_io_del(ev->loop, &ev->watch) != 0)
+        fprintf(stderr, "stream: epoll_ctl(DEL, broker watch): %s\n",
+                strerror(errno));
+    broker_close(ev->broker);
+    free(ev);
+}
+
+struct stream_events_stats stream_events_stats(const struct stream_events *ev)
+{
+    return ev->stats;
+}

@@ -1,0 +1,52 @@
+/* stream_events: the channels API of the stream responder. GET
+ * /events/<channel> (or /events?channel=a&channel=b) subscribes with SSE,
+ * resuming after Last-Event-ID or starting with ?history=N; POST
+ * /events/<channel>?event=NAME publishes the raw body. Events come from the
+ * broker; this module fans them out to its subscribers as they commit. */
+#ifndef SSELIGHT_STREAM_EVENTS_H
+#define SSELIGHT_STREAM_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fcgi_conn.h"
+#include "http.h"
+#include "loop.h"
+
+#define EVENTS_BODY_MAX (64 * 1024)  /* publish body limit: 413 past it */
+#define EVENTS_HISTORY_MAX 100       /* ?history=N upper bound */
+#define EVENTS_RETRY_MS 3000         /* retry: hint at the start of a stream */
+#define EVENTS_HEARTBEAT_MS 15000    /* comment line to every subscriber */
+#define EVENTS_MISSED_EVENT "sselight-missed"
+
+struct stream_events_config {
+    const char *data_dir;       /* where the broker lives */
+    const char *publish_token;  /* NULL: publishing only from loopback */
+    unsigned history;           /* events kept per channel (0: default) */
+};
+
+struct stream_events_stats {
+    uint64_t published;     /* through this process */
+    uint64_t delivered;     /* events written to subscribers */
+    size_t subscribers;     /* open right now */
+};
+
+struct stream_events;
+
+/* Opens the broker and starts watching it. Returns NULL with err set. */
+struct stream_events *stream_events_new(struct loop *loop,
+                                        const struct stream_events_config *c,
+                                        char *err, size_t errlen);
+void stream_events_free(struct stream_events *ev);
+
+/* 1 if path belongs to the channels API ("/events" or "/events/..."). */
+int stream_events_match(const char *path);
+
+/* Answers one request on the channels API. query may be NULL. */
+void stream_events_handle(struct stream_events *ev, struct fcgi_conn *conn,
+                          enum http_method method, const char *path,
+                          const char *query);
+
+struct stream_events_stats stream_events_stats(const struct stream_events *ev);
+
+#endif
