@@ -5,12 +5,25 @@
 #include <fcgiapp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 
+#include "broker.h"
 #include "buf.h"
 #include "http.h"
 #include "page.h"
+#include "query.h"
+#include "utf8.h"
+
+#define ROOM_PATH "/room/messages"
+#define ROOM_CHANNEL "room"
+#define ROOM_BODY_MAX 4096      /* form bytes; 413 past it */
+#define ROOM_TEXT_MAX 500       /* characters in one message */
+
+/* Opened at the first post; stays open for the life of the process. */
+static struct broker *room_broker;
 
 /* Writes the response; returns 0, or -1 when libfcgi reports an error. */
 static int page_write(FCGX_Request *req, const struct buf *out)
@@ -25,6 +38,123 @@ static int page_write(FCGX_Request *req, const struct buf *out)
     return 0;
 }
 
+/* Reads the request body, at most max bytes. Returns its length, or -1 when
+ * it is longer than max (the rest is left unread) or a read fails. */
+static long page_read_body(FCGX_Request *req, char *body, size_t max)
+{
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+    if (cl && strtoul(cl, NULL, 10) > max)
+        return -1;
+    size_t n = 0;
+    for (;;) {
+        int got = FCGX_GetStr(body + n, (int)(max + 1 - n), req->in);
+        if (got < 0 || FCGX_GetError(req->in) != 0)
+            return -1;
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n > max)
+            return -1;
+    }
+    body[n] = '\0';
+    return (long)n;
+}
+
+/* Checks posted room text: trimmed, UTF-8, no control characters, not empty,
+ * at most ROOM_TEXT_MAX characters. Returns NULL, or why it is refused. */
+static const char *room_check_text(char *text)
+{
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+        text[--n] = '\0';
+    size_t lead = strspn(text, " \t");
+    memmove(text, text + lead, n - lead + 1);
+    n -= lead;
+    if (n == 0)
+        return "Write something first.";
+    long chars = utf8_count(text, n);
+    if (chars < 0)
+        return "The text must be UTF-8.";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+            return "The text may not contain control characters.";
+    if (chars > ROOM_TEXT_MAX)
+        return "At most 500 characters, please.";
+    return NULL;
+}
+
+static void room_reply_form(struct buf *out, int status, const char *error,
+                            const char *text)
+{
+    http_begin_head(out, status, "text/html; charset=utf-8");
+    buf_append_str(out, "Cache-Control: no-store\r\n");
+    http_end_head(out);
+    page_append_room_form(out, error, text);
+}
+
+/* POST /room/messages: validate, render the message once, publish it to
+ * the room channel, answer with a fresh form (or the form and the error). */
+static int room_post(FCGX_Request *req, struct buf *out, enum http_method method)
+{
+    static char body[ROOM_BODY_MAX + 1];
+    char text[ROOM_BODY_MAX + 1];
+    if (method != HTTP_POST) {
+        http_append_not_allowed(out, method, "POST",
+                                "method not allowed: post the form here");
+        return 405;
+    }
+    const char *type = FCGX_GetParam("CONTENT_TYPE", req->envp);
+    if (!type || strncmp(type, "application/x-www-form-urlencoded", 33) != 0) {
+        http_append_error(out, method, 415, "unsupported media type: send "
+                          "application/x-www-form-urlencoded");
+        return 415;
+    }
+    long n = page_read_body(req, body, ROOM_BODY_MAX);
+    if (n < 0) {
+        http_append_error(out, method, 413, "form too large: at most 4096 bytes");
+        return 413;
+    }
+    int got = query_get(body, "text", text, sizeof text);
+    const char *why = got == 0 ? "Write something first."
+                    : got < 0 ? "The form could not be read."
+                    : room_check_text(text);
+    if (why) {
+        room_reply_form(out, 422, why, got > 0 ? text : "");
+        return 422;
+    }
+    if (!room_broker) {
+        const char *dir = getenv("SSELIGHT_DATA_DIR");
+        char err[256];
+        room_broker = broker_open(dir && *dir ? dir : "var", 0, err, sizeof err);
+        if (!room_broker)
+            fprintf(stderr, "page: room: %s\n", err);
+    }
+    char when[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm))
+        memset(&tm, 0, sizeof tm);
+    snprintf(when, sizeof when, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min,
+             tm.tm_sec);
+    struct buf msg = BUF_INIT;
+    page_append_room_message(&msg, text, strlen(text), when);
+    long long id;
+    int rc = room_broker ? broker_publish(room_broker, ROOM_CHANNEL, "message",
+                                          buf_head(&msg), buf_pending(&msg), &id)
+                         : -1;
+    buf_free(&msg);
+    if (rc != 0) {
+        if (room_broker)
+            fprintf(stderr, "page: room: publish failed: %s\n",
+                    broker_error(room_broker));
+        room_reply_form(out, 503, "Not sent: the server could not store "
+                        "the message. Try again.", text);
+        return 503;
+    }
+    room_reply_form(out, 200, NULL, "");
+    return 200;
+}
+
 static void page_serve(FCGX_Request *req, struct buf *out)
 {
     const char *method_s = FCGX_GetParam("REQUEST_METHOD", req->envp);
@@ -37,6 +167,9 @@ static void page_serve(FCGX_Request *req, struct buf *out)
     if (uri && strlen(uri) >= HTTP_PATH_MAX) {
         http_append_error(out, method, 414, "request URI too long");
         status = 414;
+    } else if (http_path_from_uri(uri, path) == 0 &&
+               strcmp(path, ROOM_PATH) == 0) {
+        status = room_post(req, out, method);
     } else {
         status = page_respond(out, method,
                               http_path_from_uri(uri, path) == 0 ? path : NULL);
@@ -78,6 +211,7 @@ int main(void)
         FCGX_Finish_r(&req);
     }
     buf_free(&out);
+    broker_close(room_broker);
     FCGX_Free(&req, 1);
     if (rc != -4 && rc != -EINTR)
         fprintf(stderr, "page: FCGX_Accept_r returned %d, exiting\n", rc);
