@@ -17,12 +17,14 @@ ASAN     := $(BUILD)/asan
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
 PAGE     := mem buf html http utf8 query notify broker page
 STREAM   := mem buf sse html http utf8 query demo notify broker fcgi_proto fcgi_reader loop fcgi_conn stream_events stream_app
+PUB      := mem buf utf8 query notify broker
 CORE     := mem buf sse html http utf8 query demo notify broker page fcgi_proto fcgi_reader loop
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_main
 
 CORE_O   := $(CORE:%=$(OBJ)/%.o)
 PAGE_O   := $(PAGE:%=$(OBJ)/%.o)
+PUB_O    := $(PUB:%=$(OBJ)/%.o)
 STREAM_O := $(STREAM:%=$(OBJ)/%.o)
 UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
@@ -33,7 +35,7 @@ VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
 all: build
 
-build: cgi-bin/index.fcgi cgi-bin/stream.fcgi $(VENDOR)
+build: cgi-bin/index.fcgi cgi-bin/stream.fcgi cgi-bin/sselight-pub $(VENDOR)
 
 run:
 	@tools/setup-deps.sh run
@@ -51,6 +53,10 @@ cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 	$(CC) $(CFLAGS) -o $@ $^ -lfcgi -lsqlite3
 
 cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3
+
+cgi-bin/sselight-pub: $(OBJ)/pub_main.o $(PUB_O)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3
 

@@ -1,0 +1,113 @@
+/* pub_main: sselight-pub, the command-line publisher for scripts and cron
+ * jobs. It writes to the broker directly (no HTTP, no token: access to the
+ * data directory is the permission) and wakes every subscriber process.
+ *   sselight-pub [-d DATA_DIR] [-e EVENT] CHANNEL [DATA]
+ * DATA defaults to standard input. Prints the event id. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "query.h"
+#include "utf8.h"
+
+#define PUB_DATA_MAX (64 * 1024) /* the same limit as POST /events */
+
+static int pub_usage(void)
+{
+    fprintf(stderr,
+            "usage: sselight-pub [-d DATA_DIR] [-e EVENT] CHANNEL [DATA]\n"
+            "  publishes DATA (or standard input) to CHANNEL; prints its id\n"
+            "  DATA_DIR: default $SSELIGHT_DATA_DIR, else ./var\n"
+            "  EVENT: the SSE event name, default \"message\"\n");
+    return 2;
+}
+
+/* Reads standard input, at most PUB_DATA_MAX bytes. Returns the length or -1. */
+static long pub_read_stdin(char *data)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, data + n, PUB_DATA_MAX + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fprintf(stderr, "sselight-pub: reading standard input: %s\n",
+                    strerror(errno));
+            return -1;
+        }
+        if (r == 0)
+            return (long)n;
+        n += (size_t)r;
+        if (n > PUB_DATA_MAX) {
+            fprintf(stderr, "sselight-pub: data too large: at most %d bytes\n",
+                    PUB_DATA_MAX);
+            return -1;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = getenv("SSELIGHT_DATA_DIR");
+    const char *event = "message";
+    int opt;
+    while ((opt = getopt(argc, argv, "d:e:h")) != -1) {
+        switch (opt) {
+        case 'd': dir = optarg; break;
+        case 'e': event = optarg; break;
+        default: return pub_usage();
+        }
+    }
+    if (optind >= argc || argc - optind > 2)
+        return pub_usage();
+    const char *channel = argv[optind];
+    if (!query_channel_valid(channel)) {
+        fprintf(stderr, "sselight-pub: bad channel name '%s': use 1-64 of "
+                        "A-Z a-z 0-9 _ - .\n", channel);
+        return 2;
+    }
+    if (!query_event_valid(event)) {
+        fprintf(stderr, "sselight-pub: bad event name '%s': use 1-64 of "
+                        "A-Z a-z 0-9 _ - . :\n", event);
+        return 2;
+    }
+    static char data[PUB_DATA_MAX + 1];
+    long len;
+    if (argc - optind == 2) {
+        len = (long)strlen(argv[optind + 1]);
+        if (len > PUB_DATA_MAX) {
+            fprintf(stderr, "sselight-pub: data too large: at most %d bytes\n",
+                    PUB_DATA_MAX);
+            return 1;
+        }
+        memcpy(data, argv[optind + 1], (size_t)len);
+    } else if ((len = pub_read_stdin(data)) < 0) {
+        return 1;
+    }
+    if (utf8_count(data, (size_t)len) < 0) {
+        fprintf(stderr, "sselight-pub: data must be UTF-8 text without NUL "
+                        "bytes\n");
+        return 1;
+    }
+    char err[512];
+    struct broker *b = broker_open(dir && *dir ? dir : "var", 0, err, sizeof err);
+    if (!b) {
+        fprintf(stderr, "sselight-pub: %s\n", err);
+        return 1;
+    }
+    long long id;
+    int rc = broker_publish(b, channel, event, data, (size_t)len, &id);
+    if (rc != 0)
+        fprintf(stderr, "sselight-pub: not stored: %s\n", broker_error(b));
+    else
+        printf("%lld\n", id);
+    broker_close(b);
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "sselight-pub: writing the id: %s\n", strerror(errno));
+        return 1;
+    }
+    return rc == 0 ? 0 : 1;
+}
