@@ -1,0 +1,168 @@
+#!/bin/bash
+# The channels API through the real lighttpd: publish/subscribe, several
+# channels on one connection, resume with Last-Event-ID, the history bound
+# and its "missed" event, publisher auth, bad input, two stream-responder
+# processes, the command-line publisher, and durability across a restart.
+source "$(dirname "$0")/../lib/harness.sh"
+
+sub_start() { # sub_start NAME URL [CURL-ARGS...]: a subscriber writing to $OUT_DIR/NAME
+    local name=$1 url=$2
+    shift 2
+    curl -sN --max-time 20 "$@" -o "$OUT_DIR/$name" "$url" &
+    eval "SUB_$name=\$!"
+}
+sub_stop() { local v="SUB_$1"; kill "${!v}" 2>/dev/null; wait "${!v}" 2>/dev/null; }
+publish() { # publish CHANNEL DATA [QUERY]: prints the id
+    curl -s --max-time 5 --data-binary "$2" "$BASE_URL/events/$1${3:+?$3}"
+}
+# ids NAME: the id: values a subscriber got, space-separated
+ids() { grep '^id: ' "$OUT_DIR/$1" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'; }
+# wait_for FILE PATTERN: up to 5 s
+wait_for() {
+    local i
+    for i in $(seq 1 50); do grep -q -- "$2" "$OUT_DIR/$1" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+status() { curl -s -o "$OUT_DIR/last.body" -D "$OUT_DIR/last.head" -w '%{http_code}' --max-time 5 "$@"; }
+
+export SSELIGHT_HISTORY=5
+export SSELIGHT_DATA_DIR=$(mktemp -d /tmp/sselight-d.XXXXXX)
+server_start || { fail "lighttpd starts"; harness_finish; exit 1; }
+
+# --- round trip, exact bytes
+sub_start rt "$BASE_URL/events/news"
+sleep 0.5
+id1=$(publish news "hello")
+id2=$(publish news $'two\r\nlines\rand\nmore' "event=update")
+id3=$(publish news "")
+check "publish returns increasing ids" test "$id1" -ge 1 -a "$id2" -gt "$id1" -a "$id3" -gt "$id2"
+wait_for rt "^id: $id3\$"
+sub_stop rt
+{
+    printf 'retry: 3000\n\n'
+    printf 'event: message\nid: %s\ndata: hello\n\n' "$id1"
+    printf 'event: update\nid: %s\ndata: two\ndata: lines\ndata: and\ndata: more\n\n' "$id2"
+    printf 'event: message\nid: %s\ndata: \n\n' "$id3"
+} > "$OUT_DIR/rt.expected"
+check "a subscriber gets exactly what was published (id, event name, data lines)" \
+    cmp "$OUT_DIR/rt.expected" "$OUT_DIR/rt"
+
+# --- several channels on one connection
+sub_start multi "$BASE_URL/events?channel=a&channel=b"
+sleep 0.5
+ia=$(publish a "to a"); ic=$(publish c "to c"); ib=$(publish b "to b")
+wait_for multi "^id: $ib\$"
+sub_stop multi
+expect_eq "one connection follows channels a and b, not c" "$ia $ib" "$(ids multi)"
+
+# --- resume with Last-Event-ID: nothing lost, nothing twice
+r1=$(publish res "r1"); r2=$(publish res "r2")
+sub_start res1 "$BASE_URL/events/res?history=2"
+wait_for res1 "^id: $r2\$"
+sub_stop res1
+expect_eq "?history=2 starts with the last two events" "$r1 $r2" "$(ids res1)"
+r3=$(publish res "r3"); r4=$(publish res "r4"); r5=$(publish res "r5")
+sub_start res2 "$BASE_URL/events/res" -H "Last-Event-ID: $r2"
+wait_for res2 "^id: $r5\$"
+r6=$(publish res "r6")
+wait_for res2 "^id: $r6\$"
+sub_stop res2
+expect_eq "Last-Event-ID: the missed events in order, then live ones, once each" \
+    "$r3 $r4 $r5 $r6" "$(ids res2)"
+sub_start res3 "$BASE_URL/events/res?lastEventId=$r4"
+wait_for res3 "^id: $r6\$"
+sub_stop res3
+expect_eq "?lastEventId= resumes the same way" "$r5 $r6" "$(ids res3)"
+
+# --- history bound (SSELIGHT_HISTORY=5) and the missed event
+h1=$(publish hist "h1")
+for i in 2 3 4 5 6 7 8; do last=$(publish hist "h$i"); done
+sub_start hist "$BASE_URL/events/hist" -H "Last-Event-ID: $h1"
+wait_for hist "^id: $last\$"
+sub_stop hist
+check "resuming past the history bound says events were missed" \
+    grep -q '^event: sselight-missed$' "$OUT_DIR/hist"
+check "... naming the channel and the id it resumed from" \
+    grep -q "^data: {\"channel\":\"hist\",\"last_event_id\":$h1,\"missed_through\":" "$OUT_DIR/hist"
+expect_eq "... then the 5 kept events" 5 "$(grep -c '^id: ' "$OUT_DIR/hist")"
+
+# --- bad input: status, plain reason, log line
+expect_eq "bad channel name is 400" 400 "$(status "$BASE_URL/events/bad%20name")"
+check "... with a plain-text reason" grep -q 'bad channel name' "$OUT_DIR/last.body"
+check "... and a log line" wait_for_log 'stream: 400 for GET /events/bad%20name' 2
+expect_eq "channel name of 65 characters is 400" 400 "$(status "$BASE_URL/events/$(printf 'x%.0s' $(seq 65))")"
+code=$(status "$BASE_URL/events/..%2Fetc")
+check "../ never reaches a channel (lighttpd or the responder refuses it: $code)" \
+    test "$code" = 400 -o "$code" = 404
+many=$(for i in $(seq 17); do printf 'channel=c%d&' "$i"; done)
+expect_eq "17 channels in one subscription is 400" 400 "$(status "$BASE_URL/events?$many")"
+expect_eq "/events without a channel is 400" 400 "$(status "$BASE_URL/events")"
+expect_eq "garbage Last-Event-ID is 400" 400 "$(status -H 'Last-Event-ID: 12abc' "$BASE_URL/events/x")"
+expect_eq "history above 100 is 400" 400 "$(status "$BASE_URL/events/x?history=101")"
+head -c 65537 /dev/zero | tr '\0' 'a' > "$OUT_DIR/big.txt"
+expect_eq "a body over 64 KiB is 413" 413 "$(status --data-binary @"$OUT_DIR/big.txt" "$BASE_URL/events/x")"
+head -c 65536 /dev/zero | tr '\0' 'a' > "$OUT_DIR/max.txt"
+expect_eq "a body of exactly 64 KiB is accepted" 200 "$(status --data-binary @"$OUT_DIR/max.txt" "$BASE_URL/events/x")"
+expect_eq "invalid UTF-8 is 400" 400 "$(status --data-binary $'\xff\xfe' "$BASE_URL/events/x")"
+expect_eq "an event name with a space is 400" 400 "$(status -d x "$BASE_URL/events/x?event=a%20b")"
+expect_eq "an event name with CR LF is 400" 400 "$(status -d x "$BASE_URL/events/x?event=a%0D%0Aid:%201")"
+expect_eq "PUT is 405" 405 "$(status -X PUT -d x "$BASE_URL/events/x")"
+check "... with Allow: GET, HEAD, POST" grep -qi '^Allow: GET, HEAD, POST' "$OUT_DIR/last.head"
+expect_eq "an unknown route is 404" 404 "$(status "$BASE_URL/eventsx")"
+
+# --- the command-line publisher reaches subscribers of the running server
+sub_start cli "$BASE_URL/events/cli"
+sleep 0.5
+pid_cli=$(printf 'from\nthe shell' | "$ROOT/cgi-bin/sselight-pub" -e cron cli)
+check "sselight-pub prints an id" test -n "$pid_cli"
+wait_for cli "^id: $pid_cli\$"
+sub_stop cli
+check "... and the subscriber gets the event" \
+    grep -qz $'event: cron\nid: '"$pid_cli"$'\ndata: from\ndata: the shell' "$OUT_DIR/cli"
+
+# --- durable: a restart keeps what was published
+server_stop
+server_start || fail "lighttpd restarts on the same data dir"
+sub_start dur "$BASE_URL/events/res?lastEventId=0"
+wait_for dur "^id: $r6\$"
+sub_stop dur
+# History is 5 per channel: r1 was dropped when r6 came.
+expect_eq "after a restart, every kept event of a channel is still there" "$r2 $r3 $r4 $r5 $r6" "$(ids dur)"
+server_stop
+
+# --- publisher token: 401 without, 403 wrong, 200 right
+export SSELIGHT_PUBLISH_TOKEN=test-token-0123456789abcdef
+server_start || fail "lighttpd starts with a publish token"
+expect_eq "with a token configured, no Authorization is 401" 401 "$(status -d x "$BASE_URL/events/x")"
+check "... with WWW-Authenticate: Bearer" grep -qi '^WWW-Authenticate: Bearer' "$OUT_DIR/last.head"
+expect_eq "a wrong token is 403" 403 "$(status -H 'Authorization: Bearer nope-nope-nope-nope' -d x "$BASE_URL/events/x")"
+expect_eq "the right token publishes" 200 "$(status -H "Authorization: Bearer $SSELIGHT_PUBLISH_TOKEN" -d x "$BASE_URL/events/x")"
+server_stop
+unset SSELIGHT_PUBLISH_TOKEN
+
+# --- two stream-responder processes: every subscriber gets every event once
+export SSELIGHT_STREAM_PROCS=2
+server_start || fail "lighttpd starts with two stream responders"
+for i in $(seq 1 10); do sub_start "p$i" "$BASE_URL/events/procs"; done
+sleep 1
+procs=$(pgrep -P "$SERVER_PID" -f stream.fcgi | tr '\n' ' ')
+busy=0
+for p in $procs; do
+    # Beyond its listening and wake-up sockets: FastCGI connections.
+    n=$(find /proc/"$p"/fd -lname 'socket:*' 2>/dev/null | wc -l)
+    echo "# stream process $p: $n sockets"
+    [ "$n" -gt 2 ] && busy=$((busy + 1))
+done
+expect_eq "both stream processes hold subscribers" 2 "$busy"
+want=""
+for i in $(seq 1 20); do want="$want $(publish procs "m$i")"; done
+want=${want# }
+for i in $(seq 1 10); do wait_for "p$i" "^id: ${want##* }\$"; sub_stop "p$i"; done
+got_all=0
+for i in $(seq 1 10); do [ "$(ids "p$i")" = "$want" ] && got_all=$((got_all + 1)); done
+expect_eq "10 subscribers over 2 processes each got all 20 events in order, once" 10 "$got_all"
+server_stop
+unset SSELIGHT_STREAM_PROCS
+
+rm -rf "$SSELIGHT_DATA_DIR"
+harness_finish
