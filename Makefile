@@ -30,7 +30,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test unit unit-asan integration browser deps-run deps-test clean
+.PHONY: all build run test bench-pubsub clean
 .DELETE_ON_ERROR:
 
 all: build
@@ -47,6 +47,12 @@ test:
 	@$(MAKE) --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan \
 	    $(ASAN)/cgi-bin/index.fcgi $(ASAN)/cgi-bin/stream.fcgi
 	@tools/test-all.sh
+
+# Publish-to-delivery latency of the channels API (not part of make test).
+bench-pubsub:
+	@tools/setup-deps.sh run
+	@$(MAKE) --no-print-directory build
+	@bench/pubsub-latency.sh
 
 cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 	@mkdir -p $(@D)
