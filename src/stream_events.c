@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "buf.h"
 #include "mem.h"
@@ -308,28 +309,12 @@ bad:
     events_reply_error(conn, method, 400, why);
 }
 
-/* Constant-time comparison, so the time taken says nothing of the token. */
-static int events_token_equal(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    unsigned char diff = (unsigned char)(na != nb);
-    for (size_t i = 0; i < na; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
-    return diff == 0 && nb > 0;
-}
-
-static int events_is_loopback(const char *addr)
-{
-    return addr && (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-                    strncmp(addr, "::ffff:127.", 11) == 0);
-}
-
 /* 0 when the request may publish; otherwise answers it and returns -1. */
 static int events_authorise(struct stream_events *ev, struct fcgi_conn *conn,
                             enum http_method method)
 {
     if (ev->token[0] == '\0') {
-        if (events_is_loopback(fcgi_conn_param(conn, "REMOTE_ADDR")))
+        if (auth_addr_is_loopback(fcgi_conn_param(conn, "REMOTE_ADDR")))
             return 0;
         events_reply_error(conn, method, 403, "forbidden: without "
                            "SSELIGHT_PUBLISH_TOKEN, publishing is allowed "
@@ -342,7 +327,7 @@ static int events_authorise(struct stream_events *ev, struct fcgi_conn *conn,
                            "Authorization: Bearer <token>");
         return -1;
     }
-    if (!events_token_equal(auth + 7, ev->token)) {
+    if (!auth_token_equal(auth + 7, ev->token)) {
         events_reply_error(conn, method, 403, "forbidden: wrong token");
         return -1;
     }

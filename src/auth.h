@@ -1,0 +1,13 @@
+/* auth: who may publish. Pure checks, no I/O. */
+#ifndef SSELIGHT_AUTH_H
+#define SSELIGHT_AUTH_H
+
+/* 1 if given equals want; takes the same time whatever prefix matches, so
+ * response times say nothing about the token. want must not be empty. */
+int auth_token_equal(const char *given, const char *want);
+
+/* 1 if addr (REMOTE_ADDR as the web server passes it) is a loopback
+ * address: 127.0.0.0/8, ::1, or ::ffff:127.x.x.x. */
+int auth_addr_is_loopback(const char *addr);
+
+#endif
