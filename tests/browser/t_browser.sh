@@ -1,15 +1,30 @@
 #!/bin/bash
 # The browser test: starts the real lighttpd (tests/lib/harness.sh), runs
-# tests/browser/example1.mjs in headless Debian chromium against it, and
-# counts its ok / not ok lines.
+# tests/browser/example1.mjs and tests/browser/examples.mjs in headless Debian
+# chromium against it, and counts their ok / not ok lines.
 source "$(dirname "$0")/../lib/harness.sh"
 
 server_start || { fail "lighttpd starts with lighttpd.conf"; harness_finish; exit 1; }
-BASE_URL=$BASE_URL TEST_OUT=$OUT_DIR timeout 60 node "$ROOT/tests/browser/example1.mjs" \
-    | tee "$OUT_DIR/browser.txt"
-PASSED=$((PASSED + $(grep -c '^ok - ' "$OUT_DIR/browser.txt")))
-FAILED=$((FAILED + $(grep -c '^not ok - ' "$OUT_DIR/browser.txt")))
-check "the browser test printed its checks" grep -q '^ok - ' "$OUT_DIR/browser.txt"
+
+# run_mjs NAME SECONDS: runs tests/browser/NAME.mjs, its output to NAME.txt
+# (example1 keeps its old file name, browser.txt), and counts its checks.
+run_mjs() {
+    local name=$1 limit=$2 txt
+    txt=$OUT_DIR/$name.txt
+    [ "$name" = example1 ] && txt=$OUT_DIR/browser.txt
+    BASE_URL=$BASE_URL TEST_OUT=$OUT_DIR timeout "$limit" node "$ROOT/tests/browser/$name.mjs" \
+        | tee "$txt"
+    PASSED=$((PASSED + $(grep -c '^ok - ' "$txt")))
+    FAILED=$((FAILED + $(grep -c '^not ok - ' "$txt")))
+    check "$name.mjs printed its checks" grep -q '^ok - ' "$txt"
+    check "$name.mjs printed its summary line" grep -Eq '^[0-9]+ passed, [0-9]+ failed$' "$txt"
+}
+
+run_mjs example1 60
 check "the screenshot was saved" test -s "$OUT_DIR/example1.png"
+run_mjs examples 150
+for page in example2 trigger close dashboard room; do
+    check "the $page screenshot was saved" test -s "$OUT_DIR/$page.png"
+done
 check "lighttpd and both responders stop on SIGTERM" server_stop
 harness_finish
