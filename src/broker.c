@@ -2,6 +2,7 @@
 #include "broker.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,22 @@ static int broker_fail(struct broker *b, const char *what)
     return -1;
 }
 
+/* Creates the tables. Switching a new file to WAL answers SQLITE_BUSY at
+ * once, without the busy handler, when another process does the same at
+ * that moment (two responders starting on a fresh data dir): retry. */
+static int broker_setup_schema(struct broker *b)
+{
+    int rc = SQLITE_BUSY;
+    for (int waited = 0; waited <= BROKER_BUSY_MS; waited += 10) {
+        rc = sqlite3_exec(b->db, broker_schema, NULL, NULL, NULL);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+            break;
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        (void)nanosleep(&ts, NULL);
+    }
+    return rc;
+}
+
 struct broker *broker_open(const char *dir, unsigned history, char *err,
                            size_t errlen)
 {
@@ -58,7 +75,7 @@ struct broker *broker_open(const char *dir, unsigned history, char *err,
         goto fail;
     }
     if (sqlite3_busy_timeout(b->db, BROKER_BUSY_MS) != SQLITE_OK ||
-        sqlite3_exec(b->db, broker_schema, NULL, NULL, NULL) != SQLITE_OK ||
+        broker_setup_schema(b) != SQLITE_OK ||
         /* FULL: a commit is on disk before publish reports success. */
         sqlite3_exec(b->db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
             SQLITE_OK) {
@@ -229,9 +246,11 @@ long broker_read_since(struct broker *b, long long after,
         return -1;
     }
     broker_channel_filter(filter, sizeof filter, nch);
+    /* SQLite's LIMIT is a signed 64-bit integer. */
+    long long lim = limit > (size_t)INT64_MAX ? INT64_MAX : (long long)limit;
     snprintf(sql, sizeof sql,
              "SELECT id, channel, event, data, created_ms FROM events "
-             "WHERE id > ?1 AND %s ORDER BY id LIMIT %zu", filter, limit);
+             "WHERE id > ?1 AND %s ORDER BY id LIMIT %lld", filter, lim);
     sqlite3_stmt *st = broker_prepare(b, sql);
     if (!st)
         return -1;
@@ -294,9 +313,11 @@ int broker_history_start(struct broker *b, const char *const *channels,
     if (n == 0)
         return broker_last_id(b, after);
     broker_channel_filter(filter, sizeof filter, nch);
+    /* The newest event that is not among the last n: the last n are the
+     * ones after it. No such event: the channels hold n or fewer. */
     snprintf(sql, sizeof sql,
-             "SELECT id - 1 FROM events WHERE %s ORDER BY id DESC "
-             "LIMIT 1 OFFSET %u", filter, n - 1);
+             "SELECT id FROM events WHERE %s ORDER BY id DESC "
+             "LIMIT 1 OFFSET %u", filter, n);
     sqlite3_stmt *st = broker_prepare(b, sql);
     if (st)
         broker_bind_channels(st, channels, nch);

@@ -4,6 +4,7 @@
  * NUL; reason phrases; a response head is "Status: ...", "Content-Type: ...",
  * the nosniff header, then the blank line; error responses carry the text as
  * a one-line plain-text body (none for HEAD) and Allow for 405. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,9 @@ struct reason_case {
 static const struct reason_case reason_cases[] = {
     { 200, "OK" },
     { 400, "Bad Request" },
+    { 401, "Unauthorized" },
+    { 403, "Forbidden" },
+    { 422, "Unprocessable Content" },   /* RFC 9110 15.5.21 */
     { 404, "Not Found" },
     { 405, "Method Not Allowed" },
     { 414, "URI Too Long" },
@@ -250,6 +254,128 @@ START_TEST(test_error_appends)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Event-stream head, 405 with a given Allow, 401 and 503 extra headers. */
+
+START_TEST(test_sse_head_bytes)
+{
+    struct buf b = BUF_INIT;
+    buf_append_str(&b, "x");
+    http_append_sse_head(&b);
+    ck_assert_str_eq(buf_head(&b),
+                     "x"
+                     "Status: 200 OK\r\n"
+                     "Content-Type: text/event-stream; charset=utf-8\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "X-Accel-Buffering: no\r\n"
+                     "\r\n");
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_not_allowed_allow)
+{
+    struct buf b = BUF_INIT;
+    http_append_not_allowed(&b, HTTP_GET, "GET, HEAD, POST", "use POST");
+    const char *h = buf_head(&b);
+    ck_assert_msg(starts_with(h, "Status: 405 Method Not Allowed\r\n"), "%s",
+                  h);
+    ck_assert(head_has_line(&b, "Allow: GET, HEAD, POST"));
+    ck_assert(!head_has_line(&b, "Allow: GET, HEAD"));
+    ck_assert(head_has_line(&b, "X-Content-Type-Options: nosniff"));
+    ck_assert_str_eq(h + head_len(&b), "use POST\n");
+    buf_reset(&b);
+
+    http_append_not_allowed(&b, HTTP_HEAD, "POST", "use POST");
+    ck_assert(starts_with(buf_head(&b), "Status: 405 Method Not Allowed\r\n"));
+    ck_assert(head_has_line(&b, "Allow: POST"));
+    ck_assert_uint_eq(head_len(&b), buf_pending(&b)); /* no body for HEAD */
+    buf_free(&b);
+}
+END_TEST
+
+/* The value of the first header line that starts with "name: ", as a new
+ * string (NULL if none). */
+static char *header_value(const struct buf *b, const char *name)
+{
+    size_t hl = head_len(b), n = strlen(name);
+    const char *h = buf_head(b);
+    for (size_t i = 0; i + n + 2 <= hl; i++) {
+        if ((i == 0 || h[i - 1] == '\n') && strncmp(h + i, name, n) == 0 &&
+            h[i + n] == ':' && h[i + n + 1] == ' ') {
+            const char *v = h + i + n + 2, *end = strstr(v, "\r\n");
+            return strndup(v, (size_t)(end - v));
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_error_401_bearer)
+{
+    struct buf b = BUF_INIT;
+    http_append_error(&b, HTTP_POST, 401, "missing token");
+    const char *h = buf_head(&b);
+    ck_assert_msg(starts_with(h, "Status: 401 Unauthorized\r\n"), "%s", h);
+    char *v = header_value(&b, "WWW-Authenticate");
+    ck_assert_msg(v != NULL, "no WWW-Authenticate in: %s", h);
+    /* RFC 6750: the scheme, alone or followed by auth-params. */
+    ck_assert_msg(strcmp(v, "Bearer") == 0 || starts_with(v, "Bearer "),
+                  "WWW-Authenticate: %s", v);
+    free(v);
+    ck_assert_ptr_null(header_value(&b, "Retry-After"));
+    ck_assert(!head_has_line(&b, "Allow: GET, HEAD"));
+    ck_assert_str_eq(h + head_len(&b), "missing token\n");
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_error_503_retry_after)
+{
+    struct buf b = BUF_INIT;
+    http_append_error(&b, HTTP_GET, 503, "busy");
+    const char *h = buf_head(&b);
+    ck_assert_msg(starts_with(h, "Status: 503 Service Unavailable\r\n"), "%s",
+                  h);
+    char *v = header_value(&b, "Retry-After");
+    ck_assert_msg(v != NULL, "no Retry-After in: %s", h);
+    /* RFC 9110 10.2.3: delay-seconds = 1*DIGIT (or an HTTP-date). */
+    ck_assert_uint_gt(strlen(v), 0);
+    ck_assert_msg(strspn(v, "0123456789") == strlen(v) ||
+                  strstr(v, " GMT") != NULL, "Retry-After: %s", v);
+    free(v);
+    ck_assert_ptr_null(header_value(&b, "WWW-Authenticate"));
+    ck_assert_str_eq(h + head_len(&b), "busy\n");
+    buf_reset(&b);
+
+    http_append_error(&b, HTTP_HEAD, 503, "busy");
+    v = header_value(&b, "Retry-After");
+    ck_assert_ptr_nonnull(v);
+    free(v);
+    ck_assert_uint_eq(head_len(&b), buf_pending(&b));
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_error_others_plain)
+{
+    static const int codes[] = { 400, 403, 404, 422, 500 };
+    for (int i = 0; i < N_OF(codes); i++) {
+        struct buf b = BUF_INIT;
+        char status[64];
+        http_append_error(&b, HTTP_GET, codes[i], "why");
+        snprintf(status, sizeof status, "Status: %d %s\r\n", codes[i],
+                 http_reason(codes[i]));
+        ck_assert_msg(starts_with(buf_head(&b), status), "%s", buf_head(&b));
+        ck_assert_ptr_null(header_value(&b, "WWW-Authenticate"));
+        ck_assert_ptr_null(header_value(&b, "Retry-After"));
+        ck_assert_ptr_null(header_value(&b, "Allow"));
+        ck_assert_str_eq(buf_head(&b) + head_len(&b), "why\n");
+        buf_free(&b);
+    }
+}
+END_TEST
+
 Suite *make_http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -266,6 +392,11 @@ Suite *make_http_suite(void)
     tcase_add_test(resp, test_error_405_allow);
     tcase_add_test(resp, test_error_head_no_body);
     tcase_add_test(resp, test_error_appends);
+    tcase_add_test(resp, test_sse_head_bytes);
+    tcase_add_test(resp, test_not_allowed_allow);
+    tcase_add_test(resp, test_error_401_bearer);
+    tcase_add_test(resp, test_error_503_retry_after);
+    tcase_add_test(resp, test_error_others_plain);
     suite_add_tcase(s, resp);
     return s;
 }

@@ -20,6 +20,11 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, make_fcgi_proto_suite());
     srunner_add_suite(sr, make_fcgi_reader_suite());
     srunner_add_suite(sr, make_loop_suite());
+    srunner_add_suite(sr, make_auth_suite());
+    srunner_add_suite(sr, make_query_suite());
+    srunner_add_suite(sr, make_utf8_suite());
+    srunner_add_suite(sr, make_broker_suite());
+    srunner_add_suite(sr, make_notify_suite());
 
     srunner_run_all(sr, CK_VERBOSE);
     int run = srunner_ntests_run(sr);

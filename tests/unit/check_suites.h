@@ -15,5 +15,10 @@ Suite *make_page_suite(void);
 Suite *make_fcgi_proto_suite(void);
 Suite *make_fcgi_reader_suite(void);
 Suite *make_loop_suite(void);
+Suite *make_auth_suite(void);
+Suite *make_query_suite(void);
+Suite *make_utf8_suite(void);
+Suite *make_broker_suite(void);
+Suite *make_notify_suite(void);
 
 #endif
