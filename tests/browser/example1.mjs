@@ -9,9 +9,8 @@
 // Prints one line per check ("ok - ..." / "not ok - ...: why"), then a summary
 // line "N passed, N failed"; exits 1 if any check failed. Hard timeout ~30 s.
 
-import { chromium } from 'playwright-core';
+import { launchChromium, oneLine, testEnv } from './lib.mjs';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 const HARD_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS) || 30_000;
@@ -39,18 +38,8 @@ function check(desc, cond, why = '') {
   }
   return !!cond;
 }
-const oneLine = (e) => String((e && e.message) || e).split('\n')[0];
 
-const rawBase = process.env.BASE_URL;
-if (!rawBase) {
-  console.log('not ok - BASE_URL is set: environment variable BASE_URL is missing');
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-const BASE = new URL(rawBase);
-const ORIGIN = BASE.origin;
-const OUT = process.env.TEST_OUT || path.join(os.tmpdir(), 'sselight-test-out');
-fs.mkdirSync(OUT, { recursive: true });
+const { BASE, ORIGIN, OUT } = testEnv();
 const SHOT = path.join(OUT, 'example1.png');
 
 let browser = null;
@@ -103,21 +92,7 @@ function initScript(seedPrefix) {
 }
 
 async function main() {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    timeout: budget(15_000),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  browser = await launchChromium(budget(15_000));
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   const page = await context.newPage();
 

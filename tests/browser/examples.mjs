@@ -15,9 +15,8 @@
 // ("ok - ..." / "not ok - ...: why"), then "N passed, N failed"; exits 1 if
 // any check failed.
 
-import { chromium } from 'playwright-core';
+import { launchChromium, oneLine, testEnv } from './lib.mjs';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 const HARD_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS) || 120_000;
@@ -35,7 +34,6 @@ const t0 = Date.now();
 const remaining = () => HARD_TIMEOUT_MS - 2_000 - (Date.now() - t0);
 const budget = (ms) => Math.max(1, Math.min(ms, remaining()));
 const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, remaining()))));
-const oneLine = (e) => String((e && e.message) || e).split('\n')[0];
 
 // ---- checks, collected per section -----------------------------------------
 
@@ -77,16 +75,7 @@ function finish() {
   process.exitCode = failed > 0 ? 1 : 0;
 }
 
-const rawBase = process.env.BASE_URL;
-if (!rawBase) {
-  console.log('not ok - BASE_URL is set: environment variable BASE_URL is missing');
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-const BASE = new URL(rawBase);
-const ORIGIN = BASE.origin;
-const OUT = process.env.TEST_OUT || path.join(os.tmpdir(), 'sselight-test-out');
-fs.mkdirSync(OUT, { recursive: true });
+const { BASE, ORIGIN, OUT } = testEnv();
 const url = (p) => new URL(p, BASE).href;
 const pathOf = (u) => { try { return new URL(u).pathname; } catch { return ''; } };
 
@@ -559,21 +548,7 @@ async function testRoom() {
 // ---- main ------------------------------------------------------------------
 
 async function main() {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    timeout: budget(15_000),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  browser = await launchChromium(budget(15_000));
   const run = async (fn) => {
     try {
       await fn();

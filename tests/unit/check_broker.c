@@ -27,6 +27,7 @@
 
 #include "broker.h"
 #include "check_suites.h"
+#include "check_tmpdir.h"
 
 #define S(lit) lit, sizeof(lit) - 1 /* a literal and its length (NULs ok) */
 
@@ -36,36 +37,14 @@
 static char base_dir[64]; /* made by the unchecked setup */
 static char dir[96];      /* this test's own */
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    if (remove(path) != 0)
-        fprintf(stderr, "check_broker: remove %s: %s\n", path,
-                strerror(errno));
-    return 0;
-}
-
-static void rm_tree(const char *path)
-{
-    if (path[0])
-        (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void base_setup(void)
 {
-    strcpy(base_dir, "/tmp/ckbXXXXXX");
-    if (!mkdtemp(base_dir)) {
-        perror("check_broker: mkdtemp");
-        abort();
-    }
+    tmpdir_make(base_dir, sizeof base_dir, "/tmp/ckbXXXXXX");
 }
 
 static void base_teardown(void)
 {
-    rm_tree(base_dir);
+    tmpdir_remove(base_dir);
 }
 
 static void dir_setup(void)
@@ -76,7 +55,7 @@ static void dir_setup(void)
 
 static void dir_teardown(void)
 {
-    rm_tree(dir);
+    tmpdir_remove(dir);
 }
 
 static struct broker *open_ok(const char *d, unsigned history)

@@ -20,41 +20,20 @@
 #include <unistd.h>
 
 #include "check_suites.h"
+#include "check_tmpdir.h"
 #include "notify.h"
 
 static char base_dir[64];
 static char dir[96];
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    if (remove(path) != 0)
-        fprintf(stderr, "check_notify: remove %s: %s\n", path,
-                strerror(errno));
-    return 0;
-}
-
-static void rm_tree(const char *path)
-{
-    if (path[0])
-        (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void base_setup(void)
 {
-    strcpy(base_dir, "/tmp/cknXXXXXX");
-    if (!mkdtemp(base_dir)) {
-        perror("check_notify: mkdtemp");
-        abort();
-    }
+    tmpdir_make(base_dir, sizeof base_dir, "/tmp/cknXXXXXX");
 }
 
 static void base_teardown(void)
 {
-    rm_tree(base_dir);
+    tmpdir_remove(base_dir);
 }
 
 static void dir_setup(void)
@@ -65,7 +44,7 @@ static void dir_setup(void)
 
 static void dir_teardown(void)
 {
-    rm_tree(dir);
+    tmpdir_remove(dir);
 }
 
 static int readable(int fd, int timeout_ms)
