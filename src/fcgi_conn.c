@@ -33,6 +33,7 @@ struct fcgi_conn {
     struct buf out;           /* FastCGI records waiting for the socket */
     enum fcgi_conn_state state;
     const char *close_why;
+    uint64_t stalled_since_ms; /* output waiting and none taken since; 0: not */
     void *data;               /* the app's, per request */
     struct fcgi_conn *prev, *next;
 };
@@ -40,13 +41,17 @@ struct fcgi_conn {
 struct fcgi_listener {
     struct loop_io io;
     struct loop_timer resume; /* re-enables accept after EMFILE */
+    struct loop_timer sweep;  /* closes connections past the write timeout */
     struct loop *loop;
     struct fcgi_app app;
     struct fcgi_limits limits;
     struct fcgi_conn *conns;  /* every connection not yet freed */
     size_t nconns;
     int listening;
+    struct fcgi_listener_stats stats;
 };
+
+#define FCGI_SWEEP_MS 1000
 
 #define container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -100,12 +105,16 @@ static void fcgi_conn_flush(struct fcgi_conn *conn)
                          buf_pending(&conn->out), MSG_NOSIGNAL);
         if (n > 0) {
             buf_consume(&conn->out, (size_t)n);
+            conn->stalled_since_ms = 0;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (conn->stalled_since_ms == 0)
+                conn->stalled_since_ms = loop_now_ms(conn->listener->loop);
             break;
+        }
         fcgi_conn_kill(conn, n < 0 && (errno == EPIPE || errno == ECONNRESET)
                                  ? "web server closed the connection"
                                  : "write error");
@@ -127,6 +136,7 @@ static int fcgi_conn_check_cap(struct fcgi_conn *conn)
 {
     if (buf_pending(&conn->out) <= conn->listener->limits.out_max)
         return 0;
+    conn->listener->stats.closed_cap++;
     fcgi_conn_kill(conn, "output cap reached (client not reading)");
     return -1;
 }
@@ -293,6 +303,7 @@ static void fcgi_listener_on_accept(struct loop *loop, struct loop_io *io,
             l->conns->prev = conn;
         l->conns = conn;
         l->nconns++;
+        l->stats.accepted++;
         if (loop_io_add(loop, &conn->io, fd, EPOLLIN | EPOLLRDHUP,
                         fcgi_conn_on_io) != 0) {
             fprintf(stderr, "stream: epoll_ctl(ADD, fd %d): %s\n", fd,
@@ -305,6 +316,22 @@ static void fcgi_listener_on_accept(struct loop *loop, struct loop_io *io,
             loop_timer_start(loop, &conn->reaper, 0);
         }
     }
+}
+
+/* A peer that takes no byte for write_timeout_ms is not reading: its
+ * stream is closed (the client resumes later by Last-Event-ID). */
+static void fcgi_listener_on_sweep(struct loop *loop, struct loop_timer *t)
+{
+    struct fcgi_listener *l = container_of(t, struct fcgi_listener, sweep);
+    uint64_t now = loop_now_ms(loop);
+    for (struct fcgi_conn *c = l->conns; c; c = c->next) {
+        if (c->state == FCGI_CONN_DEAD || c->stalled_since_ms == 0 ||
+            now - c->stalled_since_ms < l->limits.write_timeout_ms)
+            continue;
+        l->stats.closed_slow++;
+        fcgi_conn_kill(c, "write timeout (client not reading)");
+    }
+    loop_timer_start(loop, t, FCGI_SWEEP_MS);
 }
 
 static void fcgi_listener_on_resume(struct loop *loop, struct loop_timer *t)
@@ -328,6 +355,9 @@ struct fcgi_listener *fcgi_listener_start(struct loop *loop, int listen_fd,
     l->app = *app;
     l->limits = *limits;
     loop_timer_init(&l->resume, fcgi_listener_on_resume);
+    loop_timer_init(&l->sweep, fcgi_listener_on_sweep);
+    if (l->limits.write_timeout_ms > 0)
+        loop_timer_start(loop, &l->sweep, FCGI_SWEEP_MS);
     if (loop_io_add(loop, &l->io, listen_fd, EPOLLIN,
                     fcgi_listener_on_accept) != 0) {
         int e = errno;
@@ -345,6 +375,7 @@ void fcgi_listener_stop(struct fcgi_listener *l)
         return;
     l->listening = 0;
     loop_timer_stop(l->loop, &l->resume);
+    loop_timer_stop(l->loop, &l->sweep);
     if (loop_io_del(l->loop, &l->io) != 0)
         fprintf(stderr, "stream: epoll_ctl(DEL, listener): %s\n",
                 strerror(errno));
@@ -367,6 +398,13 @@ void fcgi_listener_end_all(struct fcgi_listener *l)
 size_t fcgi_listener_open_conns(const struct fcgi_listener *l)
 {
     return l->nconns;
+}
+
+struct fcgi_listener_stats fcgi_listener_stats(const struct fcgi_listener *l)
+{
+    struct fcgi_listener_stats st = l->stats;
+    st.open = l->nconns;
+    return st;
 }
 
 void fcgi_listener_free(struct fcgi_listener *l)

@@ -29,6 +29,15 @@ struct fcgi_app {
 struct fcgi_limits {
     size_t body_max;  /* STDIN bytes kept per request */
     size_t out_max;   /* queued output past which a connection is closed */
+    unsigned write_timeout_ms; /* output pending this long with no byte
+                                  taken by the peer: closed (0: never) */
+};
+
+struct fcgi_listener_stats {
+    size_t open;           /* connections right now */
+    unsigned long long accepted;
+    unsigned long long closed_cap;   /* output cap reached */
+    unsigned long long closed_slow;  /* write timeout */
 };
 
 /* Starts accepting on listen_fd (made non-blocking here; not closed by the
@@ -47,6 +56,7 @@ void fcgi_listener_end_all(struct fcgi_listener *l);
 
 /* Open connections; and freeing the listener once there are none. */
 size_t fcgi_listener_open_conns(const struct fcgi_listener *l);
+struct fcgi_listener_stats fcgi_listener_stats(const struct fcgi_listener *l);
 void fcgi_listener_free(struct fcgi_listener *l);
 
 /* The value of a param (REQUEST_METHOD, REQUEST_URI, HTTP_LAST_EVENT_ID ...)

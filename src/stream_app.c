@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "demo.h"
@@ -19,6 +20,7 @@
 struct stream_app {
     struct loop *loop;
     struct stream_events *events;
+    const struct fcgi_listener *listener; /* for /stats; may be NULL */
     struct stream_app_stats stats;
 };
 
@@ -111,6 +113,61 @@ static void stream_app_reply_error(struct fcgi_conn *conn,
     buf_free(&out);
 }
 
+/* Resident memory of this process in bytes, from /proc/self/statm. */
+static long long stream_app_rss(void)
+{
+    long long pages_total, pages_resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return -1;
+    int n = fscanf(f, "%lld %lld", &pages_total, &pages_resident);
+    if (fclose(f) != 0 || n != 2)
+        return -1;
+    return pages_resident * sysconf(_SC_PAGESIZE);
+}
+
+/* GET /stats: this process's counters as JSON (one process of possibly
+ * several: "pid" says which). */
+static void stream_app_reply_stats(struct stream_app *app,
+                                   struct fcgi_conn *conn,
+                                   enum http_method method)
+{
+    struct buf out = BUF_INIT;
+    if (method != HTTP_GET && method != HTTP_HEAD) {
+        http_append_error(&out, method, 405, "method not allowed: use GET");
+        (void)fcgi_conn_reply(conn, &out);
+        buf_free(&out);
+        return;
+    }
+    struct stream_events_stats ev = stream_events_stats(app->events);
+    struct fcgi_listener_stats ls = { 0 };
+    if (app->listener)
+        ls = fcgi_listener_stats(app->listener);
+    http_begin_head(&out, 200, "application/json");
+    buf_append_str(&out, "Cache-Control: no-store\r\n");
+    http_end_head(&out);
+    if (method == HTTP_GET) {
+        buf_appendf(&out,
+            "{\"pid\":%ld,\"rss_bytes\":%lld,\"connections\":%zu,"
+            "\"streams_open\":%zu,\"demo_streams_open\":%zu,"
+            "\"subscribers\":%zu,",
+            (long)getpid(), stream_app_rss(), ls.open,
+            app->stats.streams_open + ev.subscribers, app->stats.streams_open,
+            ev.subscribers);
+        stream_events_append_channels_json(app->events, &out);
+        buf_appendf(&out,
+            ",\"published\":%llu,\"delivered\":%llu,\"heartbeats\":%llu,"
+            "\"refused_cap\":%llu,\"closed_slow\":%llu,\"closed_cap\":%llu,"
+            "\"accepted\":%llu}\n",
+            (unsigned long long)ev.published, (unsigned long long)ev.delivered,
+            (unsigned long long)ev.heartbeats,
+            (unsigned long long)ev.refused_cap, ls.closed_slow, ls.closed_cap,
+            ls.accepted);
+    }
+    (void)fcgi_conn_reply(conn, &out);
+    buf_free(&out);
+}
+
 static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
 {
     struct stream_app *app = app_data;
@@ -126,6 +183,10 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
     if (http_path_from_uri(uri, path) != 0) {
         stream_app_reply_error(conn, method, 400,
                                "bad request: no usable REQUEST_URI", uri);
+        return;
+    }
+    if (strcmp(path, "/stats") == 0) {
+        stream_app_reply_stats(app, conn, method);
         return;
     }
     if (stream_events_match(path)) {
@@ -182,6 +243,12 @@ struct fcgi_app stream_app_callbacks(struct stream_app *app)
         .app_data = app,
     };
     return cb;
+}
+
+void stream_app_set_listener(struct stream_app *app,
+                             const struct fcgi_listener *listener)
+{
+    app->listener = listener;
 }
 
 struct stream_app_stats stream_app_stats(const struct stream_app *app)

@@ -31,6 +31,10 @@ void stream_app_free(struct stream_app *app);
 /* The fcgi_app (callbacks + app_data) that routes requests into app. */
 struct fcgi_app stream_app_callbacks(struct stream_app *app);
 
+/* Lets GET /stats report the listener's connection counters. */
+void stream_app_set_listener(struct stream_app *app,
+                             const struct fcgi_listener *listener);
+
 /* Counters since start. */
 struct stream_app_stats stream_app_stats(const struct stream_app *app);
 

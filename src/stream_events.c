@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "broker.h"
+#include "chan_index.h"
 #include "buf.h"
 #include "mem.h"
 #include "query.h"
@@ -23,21 +24,30 @@ struct events_sub {
     struct stream_slot slot;       /* first member: see stream_slot.h */
     struct stream_events *ev;
     struct fcgi_conn *conn;
-    char names[BROKER_CHANNELS_MAX][QUERY_CHANNEL_MAX + 1];
-    const char *channels[BROKER_CHANNELS_MAX];
+    struct chan_member *members;   /* nch, one per channel, in ev->index */
     size_t nch;
     long long last_id;             /* highest id written to this client */
     struct events_sub *prev, *next;
 };
 
+/* The channels a subscription asks for, before it is admitted. */
+struct events_request {
+    char names[BROKER_CHANNELS_MAX][QUERY_CHANNEL_MAX + 1];
+    const char *channels[BROKER_CHANNELS_MAX];
+    size_t nch;
+};
+
 struct stream_events {
     struct loop *loop;
     struct broker *broker;
+    struct chan_index *index;      /* channel -> subscribers */
     struct loop_io watch;
     struct loop_timer heartbeat;
+    unsigned heartbeat_ms;
+    size_t max_subscribers, max_channel_subscribers;
     char token[EVENTS_TOKEN_MAX];  /* "" when none is configured */
     long long fanned_upto;         /* highest id fanned out */
-    struct events_sub *subs;
+    struct events_sub *subs;       /* all, for heartbeats */
     struct stream_events_stats stats;
 };
 
@@ -54,22 +64,16 @@ static void events_append_sse(struct buf *out, const struct broker_event *e)
                 e->id);
 }
 
-static int events_sub_follows(const struct events_sub *s, const char *channel)
-{
-    for (size_t i = 0; i < s->nch; i++)
-        if (strcmp(s->channels[i], channel) == 0)
-            return 1;
-    return 0;
-}
-
 /* Writes one event to every subscriber of its channel that has not had it:
  * formatted once, shared by all. */
 static int events_fanout_one(const struct broker_event *e, void *arg)
 {
     struct stream_events *ev = arg;
     struct buf out = BUF_INIT;
-    for (struct events_sub *s = ev->subs; s; s = s->next) {
-        if (s->last_id >= e->id || !events_sub_follows(s, e->channel))
+    for (struct chan_member *m = chan_index_members(ev->index, e->channel); m;
+         m = m->next) {
+        struct events_sub *s = m->sub;
+        if (s->last_id >= e->id)
             continue;
         if (buf_pending(&out) == 0)
             events_append_sse(&out, e);
@@ -113,8 +117,9 @@ static void events_on_heartbeat(struct loop *loop, struct loop_timer *t)
     struct stream_events *ev = container_of(t, struct stream_events, heartbeat);
     static const char beat[] = ": heartbeat\n\n";
     for (struct events_sub *s = ev->subs; s; s = s->next)
-        (void)fcgi_conn_write(s->conn, beat, sizeof beat - 1);
-    loop_timer_start(loop, t, EVENTS_HEARTBEAT_MS);
+        if (fcgi_conn_write(s->conn, beat, sizeof beat - 1) == 0)
+            ev->stats.heartbeats++;
+    loop_timer_start(loop, t, ev->heartbeat_ms);
 }
 
 static void events_sub_closed(struct stream_slot *slot, const char *why)
@@ -130,7 +135,10 @@ static void events_sub_closed(struct stream_slot *slot, const char *why)
     ev->stats.subscribers--;
     if (why)
         fprintf(stderr, "stream: subscriber of %s closed after id %lld: %s\n",
-                s->channels[0], s->last_id, why);
+                chan_member_name(&s->members[0]), s->last_id, why);
+    for (size_t i = 0; i < s->nch; i++)
+        chan_index_remove(ev->index, &s->members[i]);
+    free(s->members);
     free(s);
 }
 
@@ -151,10 +159,18 @@ static void events_reply_error(struct fcgi_conn *conn, enum http_method method,
     buf_free(&out);
 }
 
-/* Adds channel name (decoded, validated) to s unless it is there already.
+static int events_request_has(const struct events_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->nch; i++)
+        if (strcmp(r->channels[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Adds channel name (decoded, validated) to r unless it is there already.
  * Returns 0, or -1 with *why set. */
-static int events_sub_add(struct events_sub *s, const char *raw, size_t n,
-                          const char **why)
+static int events_request_add(struct events_request *r, const char *raw,
+                              size_t n, const char **why)
 {
     char name[QUERY_CHANNEL_MAX + 1];
     if (query_decode(raw, n, 0, name, sizeof name) < 0 ||
@@ -162,35 +178,48 @@ static int events_sub_add(struct events_sub *s, const char *raw, size_t n,
         *why = "bad channel name: use 1-64 of A-Z a-z 0-9 _ - .";
         return -1;
     }
-    if (events_sub_follows(s, name))
+    if (events_request_has(r, name))
         return 0;
-    if (s->nch == BROKER_CHANNELS_MAX) {
+    if (r->nch == BROKER_CHANNELS_MAX) {
         *why = "too many channels: at most 16 in one subscription";
         return -1;
     }
-    memcpy(s->names[s->nch], name, strlen(name) + 1);
-    s->channels[s->nch] = s->names[s->nch];
-    s->nch++;
+    memcpy(r->names[r->nch], name, strlen(name) + 1);
+    r->channels[r->nch] = r->names[r->nch];
+    r->nch++;
     return 0;
 }
 
-/* Fills s's channels from /events/<name> or /events?channel=a&channel=b. */
-static int events_parse_channels(struct events_sub *s, const char *path,
+/* Fills r from /events/<name> or /events?channel=a&channel=b. */
+static int events_parse_channels(struct events_request *r, const char *path,
                                  const char *query, const char **why)
 {
     if (strncmp(path, "/events/", 8) == 0)
-        return events_sub_add(s, path + 8, strlen(path + 8), why);
+        return events_request_add(r, path + 8, strlen(path + 8), why);
     size_t pos = 0, kn, vn;
     const char *k, *v;
     while (query_next(query, &pos, &k, &kn, &v, &vn))
         if (kn == 7 && memcmp(k, "channel", 7) == 0 &&
-            events_sub_add(s, v, vn, why) != 0)
+            events_request_add(r, v, vn, why) != 0)
             return -1;
-    if (s->nch == 0) {
+    if (r->nch == 0) {
         *why = "no channel: use /events/<channel> or /events?channel=a&channel=b";
         return -1;
     }
     return 0;
+}
+
+/* 0 when the subscription fits the caps; otherwise the reason. */
+static const char *events_check_caps(const struct stream_events *ev,
+                                     const struct events_request *r)
+{
+    if (ev->max_subscribers && ev->stats.subscribers >= ev->max_subscribers)
+        return "too many subscribers on this server; try again later";
+    for (size_t i = 0; ev->max_channel_subscribers && i < r->nch; i++)
+        if (chan_index_count(ev->index, r->channels[i]) >=
+            ev->max_channel_subscribers)
+            return "too many subscribers on this channel; try again later";
+    return NULL;
 }
 
 /* Writes one stored event to one subscriber (resume and history). */
@@ -209,18 +238,20 @@ static int events_send_to_sub(const struct broker_event *e, void *arg)
 
 /* Tells a resuming client, per channel, that events it has not seen were
  * dropped by the history bound. Documented in README. */
-static void events_send_missed(struct events_sub *s, long long resume)
+static void events_send_missed(struct events_sub *s,
+                               const struct events_request *r,
+                               long long resume)
 {
-    for (size_t i = 0; i < s->nch; i++) {
+    for (size_t i = 0; i < r->nch; i++) {
         long long pruned;
-        if (broker_pruned_upto(s->ev->broker, s->channels[i], &pruned) != 0 ||
+        if (broker_pruned_upto(s->ev->broker, r->channels[i], &pruned) != 0 ||
             pruned <= resume)
             continue;
         char data[200];
         struct buf out = BUF_INIT;
         snprintf(data, sizeof data,
                  "{\"channel\":\"%s\",\"last_event_id\":%lld,"
-                 "\"missed_through\":%lld}", s->channels[i], resume, pruned);
+                 "\"missed_through\":%lld}", r->channels[i], resume, pruned);
         (void)sse_append_event(&out, EVENTS_MISSED_EVENT, NULL, data,
                                strlen(data));
         (void)fcgi_conn_write(s->conn, buf_head(&out), buf_pending(&out));
@@ -232,14 +263,17 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
                              enum http_method method, const char *path,
                              const char *query)
 {
-    struct events_sub *s = mem_calloc(1, sizeof *s);
+    struct events_request r;
     const char *why = NULL;
     char value[32];
     long long resume = -1, start;
     unsigned history = 0;
 
-    if (events_parse_channels(s, path, query, &why) != 0)
-        goto bad;
+    r.nch = 0;
+    if (events_parse_channels(&r, path, query, &why) != 0) {
+        events_reply_error(conn, method, 400, why);
+        return;
+    }
     const char *hdr = fcgi_conn_param(conn, "HTTP_LAST_EVENT_ID");
     int have = hdr != NULL;
     if (!have) {
@@ -247,17 +281,24 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
         hdr = value;
     }
     if (have != 0 && (have < 0 || query_parse_id(hdr, &resume) != 0)) {
-        why = "bad Last-Event-ID: expected an event id (digits) from this server";
-        goto bad;
+        events_reply_error(conn, method, 400, "bad Last-Event-ID: expected "
+                           "an event id (digits) from this server");
+        return;
     }
     int hq = query_get(query, "history", value, sizeof value);
     if (hq != 0) {
         long long h;
         if (hq < 0 || query_parse_id(value, &h) != 0 || h > EVENTS_HISTORY_MAX) {
-            why = "bad history: expected a number from 0 to 100";
-            goto bad;
+            events_reply_error(conn, method, 400,
+                               "bad history: expected a number from 0 to 100");
+            return;
         }
         history = (unsigned)h;
+    }
+    if ((why = events_check_caps(ev, &r)) != NULL) {
+        ev->stats.refused_cap++;
+        events_reply_error(conn, method, 503, why);
+        return;
     }
 
     struct buf head = BUF_INIT;
@@ -265,20 +306,24 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
     if (method == HTTP_HEAD) {
         (void)fcgi_conn_reply(conn, &head);
         buf_free(&head);
-        free(s);
         return;
     }
     sse_append_retry(&head, EVENTS_RETRY_MS);
     int rc = fcgi_conn_write(conn, buf_head(&head), buf_pending(&head));
     buf_free(&head);
-    if (rc != 0) {
-        free(s);
+    if (rc != 0)
         return;
-    }
 
+    struct events_sub *s = mem_calloc(1, sizeof *s);
     s->slot.closed = events_sub_closed;
     s->ev = ev;
     s->conn = conn;
+    s->nch = r.nch;
+    s->members = mem_calloc(r.nch, sizeof *s->members);
+    for (size_t i = 0; i < r.nch; i++) {
+        s->members[i].sub = s;
+        chan_index_add(ev->index, r.channels[i], &s->members[i]);
+    }
     fcgi_conn_set_data(conn, &s->slot);
     s->next = ev->subs;
     if (ev->subs)
@@ -288,8 +333,8 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
 
     if (resume >= 0) {
         start = resume;
-        events_send_missed(s, resume);
-    } else if (broker_history_start(ev->broker, s->channels, s->nch, history,
+        events_send_missed(s, &r, resume);
+    } else if (broker_history_start(ev->broker, r.channels, r.nch, history,
                                     &start) != 0) {
         fprintf(stderr, "stream: history: %s\n", broker_error(ev->broker));
         fcgi_conn_abort(conn, "broker error");
@@ -298,15 +343,11 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
     s->last_id = start;
     /* Everything after start that is stored now; what commits later comes
      * through the fan-out, which skips ids this client already has. */
-    if (broker_read_since(ev->broker, start, s->channels, s->nch,
-                          (size_t)-1 / 2, events_send_to_sub, s) < 0) {
+    if (broker_read_since(ev->broker, start, r.channels, r.nch,
+                          (size_t)-1, events_send_to_sub, s) < 0) {
         fprintf(stderr, "stream: catch-up: %s\n", broker_error(ev->broker));
         fcgi_conn_abort(conn, "broker error");
     }
-    return;
-bad:
-    free(s);
-    events_reply_error(conn, method, 400, why);
 }
 
 /* 0 when the request may publish; otherwise answers it and returns -1. */
@@ -416,6 +457,9 @@ struct stream_events *stream_events_new(struct loop *loop,
 {
     struct stream_events *ev = mem_calloc(1, sizeof *ev);
     ev->loop = loop;
+    ev->heartbeat_ms = c->heartbeat_ms ? c->heartbeat_ms : EVENTS_HEARTBEAT_MS;
+    ev->max_subscribers = c->max_subscribers;
+    ev->max_channel_subscribers = c->max_channel_subscribers;
     if (c->publish_token) {
         if (strlen(c->publish_token) >= sizeof ev->token ||
             strlen(c->publish_token) < 16) {
@@ -447,8 +491,9 @@ struct stream_events *stream_events_new(struct loop *loop,
         free(ev);
         return NULL;
     }
+    ev->index = chan_index_new();
     loop_timer_init(&ev->heartbeat, events_on_heartbeat);
-    loop_timer_start(loop, &ev->heartbeat, EVENTS_HEARTBEAT_MS);
+    loop_timer_start(loop, &ev->heartbeat, ev->heartbeat_ms);
     return ev;
 }
 
@@ -461,10 +506,29 @@ void stream_events_free(struct stream_events *ev)
         fprintf(stderr, "stream: epoll_ctl(DEL, broker watch): %s\n",
                 strerror(errno));
     broker_close(ev->broker);
+    chan_index_free(ev->index);
     free(ev);
 }
 
 struct stream_events_stats stream_events_stats(const struct stream_events *ev)
 {
     return ev->stats;
+}
+
+static void events_channel_json(const char *name, size_t members, void *arg)
+{
+    struct buf *out = arg;
+    const char *h = buf_head(out);
+    size_t n = buf_pending(out);
+    /* Channel names are [A-Za-z0-9_.-]: nothing to escape in JSON. */
+    buf_appendf(out, "%s\"%s\":%zu", n && h[n - 1] == '{' ? "" : ",", name,
+                members);
+}
+
+void stream_events_append_channels_json(const struct stream_events *ev,
+                                        struct buf *out)
+{
+    buf_append_str(out, "\"channels\":{");
+    chan_index_foreach(ev->index, events_channel_json, out);
+    buf_append_byte(out, '}');
 }

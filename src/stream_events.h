@@ -16,18 +16,23 @@
 #define EVENTS_BODY_MAX (64 * 1024)  /* publish body limit: 413 past it */
 #define EVENTS_HISTORY_MAX 100       /* ?history=N upper bound */
 #define EVENTS_RETRY_MS 3000         /* retry: hint at the start of a stream */
-#define EVENTS_HEARTBEAT_MS 15000    /* comment line to every subscriber */
+#define EVENTS_HEARTBEAT_MS 15000    /* default: comment line to every subscriber */
 #define EVENTS_MISSED_EVENT "sselight-missed"
 
 struct stream_events_config {
     const char *data_dir;       /* where the broker lives */
     const char *publish_token;  /* NULL: publishing only from loopback */
     unsigned history;           /* events kept per channel (0: default) */
+    unsigned heartbeat_ms;      /* 0: EVENTS_HEARTBEAT_MS */
+    size_t max_subscribers;     /* in this process; past it 503 (0: no cap) */
+    size_t max_channel_subscribers; /* per channel; past it 503 (0: no cap) */
 };
 
 struct stream_events_stats {
     uint64_t published;     /* through this process */
     uint64_t delivered;     /* events written to subscribers */
+    uint64_t heartbeats;    /* heartbeat comments written */
+    uint64_t refused_cap;   /* subscriptions refused by a subscriber cap */
     size_t subscribers;     /* open right now */
 };
 
@@ -48,5 +53,10 @@ void stream_events_handle(struct stream_events *ev, struct fcgi_conn *conn,
                           const char *query);
 
 struct stream_events_stats stream_events_stats(const struct stream_events *ev);
+
+/* Appends "\"channels\":{\"name\":subscribers,...}" (JSON member, no braces
+ * around it) for the channels this process serves. */
+void stream_events_append_channels_json(const struct stream_events *ev,
+                                        struct buf *out);
 
 #endif

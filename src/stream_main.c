@@ -18,7 +18,6 @@
 
 #define STREAM_LISTEN_FD 0             /* FCGI_LISTENSOCK_FILENO */
 #define STREAM_BODY_MAX (64 * 1024)
-#define STREAM_OUT_MAX (256 * 1024)
 #define STREAM_SHUTDOWN_GRACE_MS 2000  /* then exit even with data unsent */
 #define STREAM_SHUTDOWN_POLL_MS 20
 
@@ -90,6 +89,31 @@ static int stream_main_watch_signals(struct loop *loop)
                        stream_main_on_signal);
 }
 
+/* Reads a whole-number setting from the environment: the default when
+ * unset or empty, else it must be digits within [min, max]. Returns 0, or
+ * -1 after saying what is wrong. */
+static int stream_main_env_number(const char *name, unsigned long long def,
+                                  unsigned long long min,
+                                  unsigned long long max,
+                                  unsigned long long *out)
+{
+    const char *v = getenv(name);
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < min ||
+        n > max) {
+        fprintf(stderr, "stream: %s must be a number from %llu to %llu, not "
+                        "'%s'\n", name, min, max, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 static int stream_main_check_listener(void)
 {
     int type;
@@ -125,11 +149,28 @@ int main(void)
     }
     loop_timer_init(&g_main.shutdown_poll, stream_main_on_shutdown_poll);
     const char *data_dir = getenv("SSELIGHT_DATA_DIR");
-    const char *history = getenv("SSELIGHT_HISTORY");
+    unsigned long long history, heartbeat, out_max, write_timeout, max_subs,
+        max_chan_subs;
+    if (stream_main_env_number("SSELIGHT_HISTORY", 1000, 1, 1000000,
+                               &history) != 0 ||
+        stream_main_env_number("SSELIGHT_HEARTBEAT_MS", 15000, 100, 3600000,
+                               &heartbeat) != 0 ||
+        stream_main_env_number("SSELIGHT_STREAM_OUT_MAX", 256 * 1024, 4096,
+                               64 * 1024 * 1024, &out_max) != 0 ||
+        stream_main_env_number("SSELIGHT_WRITE_TIMEOUT_MS", 30000, 0, 3600000,
+                               &write_timeout) != 0 ||
+        stream_main_env_number("SSELIGHT_MAX_SUBSCRIBERS", 20000, 0, 10000000,
+                               &max_subs) != 0 ||
+        stream_main_env_number("SSELIGHT_MAX_CHANNEL_SUBSCRIBERS", 20000, 0,
+                               10000000, &max_chan_subs) != 0)
+        return 2;
     struct stream_events_config events = {
         .data_dir = data_dir && *data_dir ? data_dir : "var",
         .publish_token = getenv("SSELIGHT_PUBLISH_TOKEN"),
-        .history = history ? (unsigned)strtoul(history, NULL, 10) : 0,
+        .history = (unsigned)history,
+        .heartbeat_ms = (unsigned)heartbeat,
+        .max_subscribers = (size_t)max_subs,
+        .max_channel_subscribers = (size_t)max_chan_subs,
     };
     if (events.publish_token && !*events.publish_token)
         events.publish_token = NULL;
@@ -141,13 +182,16 @@ int main(void)
     }
     struct fcgi_app cb = stream_app_callbacks(g_main.app);
     struct fcgi_limits limits = { .body_max = STREAM_BODY_MAX,
-                                  .out_max = STREAM_OUT_MAX };
+                                  .out_max = (size_t)out_max,
+                                  .write_timeout_ms = (unsigned)write_timeout };
     g_main.listener = fcgi_listener_start(g_main.loop, STREAM_LISTEN_FD, &cb,
                                           &limits);
     if (!g_main.listener) {
         fprintf(stderr, "stream: listening on fd 0: %s\n", strerror(errno));
         return 1;
     }
+
+    stream_app_set_listener(g_main.app, g_main.listener);
 
     int rc = loop_run(g_main.loop);
     if (rc != 0)
