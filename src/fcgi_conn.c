@@ -147,10 +147,12 @@ int fcgi_conn_write(struct fcgi_conn *conn, const void *data, size_t len)
         return -1;
     fcgi_append_stream(&conn->out, FCGI_STDOUT, conn->reader.request_id,
                        data, len);
-    if (fcgi_conn_check_cap(conn) != 0)
-        return -1;
+    /* Write first: the cap is on what the peer leaves unread, not on the
+     * size of one event. */
     fcgi_conn_flush(conn);
-    return conn->state == FCGI_CONN_ACTIVE ? 0 : -1;
+    if (conn->state != FCGI_CONN_ACTIVE || fcgi_conn_check_cap(conn) != 0)
+        return -1;
+    return 0;
 }
 
 static void fcgi_conn_append_end(struct fcgi_conn *conn)

@@ -37,6 +37,7 @@ run_part unit-asan 300 build/check_unit_asan unit-asan
 run_part t_page 120 tests/integration/t_page.sh
 run_part t_stream 180 tests/integration/t_stream.sh
 run_part t_channels 180 tests/integration/t_channels.sh
+run_part t_limits 240 tests/integration/t_limits.sh
 # Both responders again, built with AddressSanitizer and UBSan; any
 # sanitizer report in lighttpd's log (where the responders' stderr goes)
 # fails the part.
@@ -44,6 +45,7 @@ export SSELIGHT_CGI_DIR=$PWD/build/asan/cgi-bin TEST_VARIANT=asan
 run_part t_page-asan 120 tests/integration/t_page.sh
 run_part t_stream-asan 180 tests/integration/t_stream.sh
 run_part t_channels-asan 180 tests/integration/t_channels.sh
+run_part t_limits-asan 240 tests/integration/t_limits.sh
 unset SSELIGHT_CGI_DIR TEST_VARIANT
 run_part t_setup_deps 60 tests/integration/t_setup_deps.sh
 run_part t_run 120 tests/integration/t_run.sh

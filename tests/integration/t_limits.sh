@@ -1,0 +1,125 @@
+#!/bin/bash
+# The stream responder under pressure, through the real lighttpd: a client
+# that never reads is cut off at its output cap while 50 others get every
+# message; heartbeats at the configured interval; a killed client's stream
+# freed; subscriber caps answered with 503 + Retry-After; SIGTERM with 100
+# open streams; 2,000 concurrent streams all receiving a broadcast.
+source "$(dirname "$0")/../lib/harness.sh"
+
+stats() { curl -s --max-time 5 "$BASE_URL/stats"; }
+stat_num() { stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+
+export SSELIGHT_DATA_DIR=$(mktemp -d /tmp/sselight-d.XXXXXX)
+export SSELIGHT_HEARTBEAT_MS=500
+export SSELIGHT_STREAM_OUT_MAX=65536
+export SSELIGHT_MAX_CHANNEL_SUBSCRIBERS=100
+server_start || { fail "lighttpd starts"; harness_finish; exit 1; }
+
+# --- heartbeats at the configured interval
+curl -sN --max-time 2.2 "$BASE_URL/events/quiet" | while IFS= read -r line; do
+    printf '%s %s\n' "$EPOCHREALTIME" "$line"
+done > "$OUT_DIR/beats.txt"
+beats=$(grep -c ': heartbeat' "$OUT_DIR/beats.txt")
+check "heartbeats arrive every 0.5 s on a quiet stream ($beats in 2.2 s)" test "$beats" -ge 3 -a "$beats" -le 5
+gaps=$(grep ': heartbeat' "$OUT_DIR/beats.txt" | awk 'NR>1 { g = $1 - p; if (g < 0.3 || g > 1.0) bad = bad " " g } { p = $1 } END { print bad == "" ? "ok" : bad }')
+expect_eq "... 0.3-1.0 s apart" ok "$gaps"
+
+# --- a killed client's stream is freed within a heartbeat + 1 s
+chan_subs() { stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+curl -sN --max-time 30 -o /dev/null "$BASE_URL/events/gone" &
+kpid=$!
+for t in $(seq 1 30); do [ "$(chan_subs gone)" = 1 ] && break; sleep 0.1; done
+expect_eq "/stats counts the new subscriber of channel gone" 1 "$(chan_subs gone)"
+kill -KILL "$kpid"; wait "$kpid" 2>/dev/null
+sleep 1.5
+expect_eq "after kill -9 of the client, it is freed within a heartbeat + 1 s" "" "$(chan_subs gone)"
+
+# --- a client that never reads, beside 50 that do. Between it and the
+# responder, the kernel (lighttpd's send buffer grows to ~4 MB) and
+# lighttpd hold about 4.3 MB, so 80 events of 64 KiB (5 MB) reach the
+# responder's 64 KiB cap (SSELIGHT_STREAM_OUT_MAX here).
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'GET /events/load HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3
+pids=()
+for i in $(seq 1 50); do
+    (curl -sN --max-time 60 "$BASE_URL/events/load" | grep -c '^id: ' > "$OUT_DIR/n$i.txt") &
+    pids+=($!)
+done
+for t in $(seq 1 100); do [ "$(stats | grep -o '"load":[0-9]*' | cut -d: -f2)" = 51 ] && break; sleep 0.1; done
+head -c 65536 /dev/zero | tr '\0' 'x' > "$OUT_DIR/64k.txt"
+t0=$EPOCHREALTIME
+for i in $(seq 1 80); do
+    curl -s -o /dev/null --max-time 5 --data-binary @"$OUT_DIR/64k.txt" "$BASE_URL/events/load"
+done
+echo "# published 80 x 64 KiB in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+check "the stalled stream was closed at its output cap" \
+    bash -c "for t in \$(seq 1 50); do curl -s '$BASE_URL/stats' | grep -q '\"closed_cap\":[1-9]' && exit 0; sleep 0.1; done; exit 1"
+check "the cap was logged" wait_for_log 'output cap reached' 2
+rss=$(stat_num rss_bytes)
+check "responder RSS stays bounded ($((rss / 1024)) KiB < 64 MiB)" test "$rss" -lt 67108864
+sleep 1
+# Each reading client now ends its stream; count what it got.
+pkill -f "curl -sN --max-time 60 $BASE_URL/events/load"
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+complete=0
+for i in $(seq 1 50); do [ "$(cat "$OUT_DIR/n$i.txt")" = 80 ] && complete=$((complete + 1)); done
+expect_eq "50 reading clients got all 80 events (5 MB each) beside the stalled one" 50 "$complete"
+exec 3<&-
+rm -f "$OUT_DIR"/n*.txt
+
+# --- subscriber cap per channel (100 here): 503 with Retry-After
+pids=()
+for i in $(seq 1 100); do curl -sN --max-time 20 -o /dev/null "$BASE_URL/events/capped" & pids+=($!); done
+for t in $(seq 1 100); do [ "$(stats | grep -o '"capped":[0-9]*' | cut -d: -f2)" = 100 ] && break; sleep 0.1; done
+code=$(curl -s -o "$OUT_DIR/cap.body" -D "$OUT_DIR/cap.head" -w '%{http_code}' --max-time 5 "$BASE_URL/events/capped")
+expect_eq "the 101st subscriber of a channel gets 503" 503 "$code"
+check "... with Retry-After" grep -qi '^Retry-After: [0-9]' "$OUT_DIR/cap.head"
+check "... and a short reason" grep -q 'too many subscribers on this channel' "$OUT_DIR/cap.body"
+check "... logged" wait_for_log 'stream: 503 for GET /events/capped' 2
+check "other channels are not affected" \
+    bash -c "curl -sN --max-time 1 '$BASE_URL/events/free' | grep -q '^retry: '"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+wait "${pids[@]}" 2>/dev/null
+
+# --- SIGTERM with 100 open streams: clean ends, exit within 2 s, resume
+pids=()
+for i in $(seq 1 100); do
+    curl -sN --max-time 20 -o "$OUT_DIR/t$i.txt" "$BASE_URL/events/term" & pids+=($!)
+done
+for t in $(seq 1 100); do [ "$(stats | grep -o '"term":[0-9]*' | cut -d: -f2)" = 100 ] && break; sleep 0.1; done
+id1=$(curl -s --max-time 5 -d before "$BASE_URL/events/term")
+sleep 0.5
+spid=$(pgrep -P "$SERVER_PID" -f stream.fcgi)
+t0=$EPOCHREALTIME
+kill -TERM "$spid"
+clean=0
+for p in "${pids[@]}"; do wait "$p" && clean=$((clean + 1)); done
+t1=$EPOCHREALTIME
+gone=no
+for t in $(seq 1 20); do alive "$spid" || { gone=yes; break; }; sleep 0.1; done
+expect_eq "SIGTERM: all 100 responses end cleanly (curl exit 0)" 100 "$clean"
+check "... within 2 s ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s)" \
+    awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a <= 2.0) }'
+expect_eq "... and the process exits" yes "$gone"
+# lighttpd starts a new responder; a client resumes from the last id it saw.
+id2=$(curl -s --max-time 5 -d after "$BASE_URL/events/term")
+got=$(curl -sN --max-time 2 -H "Last-Event-ID: $id1" "$BASE_URL/events/term" | grep '^id: ' | cut -d' ' -f2 | tr '\n' ' ')
+expect_eq "after the restart, Last-Event-ID resumes without loss" "$id2 " "$got"
+complete=0
+for i in $(seq 1 100); do grep -q "^id: $id1\$" "$OUT_DIR/t$i.txt" && complete=$((complete + 1)); done
+expect_eq "every client had the event sent before SIGTERM" 100 "$complete"
+rm -f "$OUT_DIR"/t*.txt
+
+# --- 2,000 concurrent streams, one broadcast
+server_stop
+unset SSELIGHT_MAX_CHANNEL_SUBSCRIBERS
+server_start || fail "lighttpd restarts"
+out=$(BASE_URL=$BASE_URL timeout 90 node "$ROOT/tests/lib/broadcast.mjs" 2000)
+echo "# $out"
+expect_eq "2,000 concurrent streams held, each received the broadcast" \
+    "established 2000/2000, received 2000/2000" "$out"
+echo "# after 2,000 streams: $(stats)"
+
+server_stop
+rm -rf "$SSELIGHT_DATA_DIR"
+harness_finish
