@@ -91,6 +91,12 @@ static enum fcgi_reader_event fcgi_reader_begin(struct fcgi_reader *r,
 {
     if (h->content_len < 8)
         return fcgi_reader_fail(r, "short BEGIN_REQUEST record");
+    /* lighttpd 1.4.69, when its write to a busy backend stalls, can start
+     * the same request over on the same connection before STDIN: a BEGIN
+     * for the request still being collected restarts it. */
+    if ((r->state == FCGI_READER_PARAMS || r->state == FCGI_READER_STDIN) &&
+        h->request_id == r->request_id)
+        r->state = FCGI_READER_IDLE;
     if (r->state != FCGI_READER_IDLE) {
         fcgi_append_end_request(reply, h->request_id, 0, FCGI_CANT_MPX_CONN);
         return FCGI_READER_MORE;

@@ -700,11 +700,52 @@ START_TEST(test_pipelined_after_finish)
 }
 END_TEST
 
+/* lighttpd 1.4.69 under load can send BEGIN, PARAMS, end of PARAMS, and
+ * then the same request again from BEGIN on the same connection (seen with
+ * 4,000 concurrent connects). The reader starts that request over: one
+ * READY, with the second copy's params, and nothing sent back. */
+START_TEST(test_same_request_restarted)
+{
+    struct fcgi_reader r;
+    struct buf in = BUF_INIT, reply = BUF_INIT, p1 = BUF_INIT, p2 = BUF_INIT;
+    fcgi_reader_init(&r, 1024);
+    pair_str(&p1, "REQUEST_URI", "/first");
+    pair_str(&p2, "REQUEST_URI", "/second");
+    begin(&in, 1, 1, 0);
+    rec(&in, T_PARAMS, 1, buf_head(&p1), buf_pending(&p1));
+    rec(&in, T_PARAMS, 1, NULL, 0);
+    begin(&in, 1, 1, 0);
+    rec(&in, T_PARAMS, 1, buf_head(&p2), buf_pending(&p2));
+    rec(&in, T_PARAMS, 1, NULL, 0);
+    rec(&in, T_STDIN, 1, NULL, 0);
+    ck_assert_int_eq(feed_next(&r, &in, &reply), FCGI_READER_READY);
+    ck_assert_str_eq(fcgi_reader_param(&r, "REQUEST_URI"), "/second");
+    ck_assert_uint_eq(buf_pending(&reply), 0);
+    ck_assert_int_eq(fcgi_reader_next(&r, &reply), FCGI_READER_MORE);
+    /* A BEGIN for another id while one is collected is still refused. */
+    fcgi_reader_finish(&r);
+    buf_reset(&in);
+    begin(&in, 1, 1, 0);
+    begin(&in, 2, 1, 0);
+    ck_assert_int_eq(feed_next(&r, &in, &reply), FCGI_READER_MORE);
+    ck_assert_uint_eq(buf_pending(&reply), 16); /* END_REQUEST for id 2 */
+    ck_assert_uint_eq((unsigned char)buf_head(&reply)[1], T_END);
+    ck_assert_uint_eq((unsigned char)buf_head(&reply)[3], 2);
+    ck_assert_uint_eq((unsigned char)buf_head(&reply)[12], 1); /* CANT_MPX_CONN */
+    fcgi_reader_free(&r);
+    buf_free(&in);
+    buf_free(&reply);
+    buf_free(&p1);
+    buf_free(&p2);
+}
+END_TEST
+
 Suite *make_fcgi_reader_suite(void)
 {
     Suite *s = suite_create("fcgi_reader");
     TCase *req = tcase_create("request");
     tcase_add_test(req, test_get_ready);
+    tcase_add_test(req, test_same_request_restarted);
     tcase_add_test(req, test_byte_at_a_time);
     tcase_add_test(req, test_params_split);
     tcase_add_test(req, test_post_body);
