@@ -38,6 +38,7 @@ expect_eq "after kill -9 of the client, it is freed within a heartbeat + 1 s" ""
 # responder, the kernel (lighttpd's send buffer grows to ~4 MB) and
 # lighttpd hold about 4.3 MB, so 80 events of 64 KiB (5 MB) reach the
 # responder's 64 KiB cap (SSELIGHT_STREAM_OUT_MAX here).
+rss0=$(stat_num rss_bytes)
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'GET /events/load HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3
 pids=()
@@ -55,8 +56,15 @@ echo "# published 80 x 64 KiB in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {
 check "the stalled stream was closed at its output cap" \
     bash -c "for t in \$(seq 1 50); do curl -s '$BASE_URL/stats' | grep -q '\"closed_cap\":[1-9]' && exit 0; sleep 0.1; done; exit 1"
 check "the cap was logged" wait_for_log 'output cap reached' 2
-rss=$(stat_num rss_bytes)
-check "responder RSS stays bounded ($((rss / 1024)) KiB < 64 MiB)" test "$rss" -lt 67108864
+# 51 streams x 64 KiB cap is 3.3 MB at most; allow for allocator slack.
+grown=$(( $(stat_num rss_bytes) - rss0 ))
+if [ "${TEST_VARIANT:-}" = asan ]; then
+    # ASan keeps freed memory in quarantine (up to 256 MiB): RSS says
+    # nothing there. The plain run checks it.
+    echo "# RSS grew $((grown / 1024)) KiB under ASan (not checked)"
+else
+    check "responder RSS stays bounded (grew $((grown / 1024)) KiB, limit 16 MiB)" test "$grown" -lt 16777216
+fi
 sleep 1
 # Each reading client now ends its stream; count what it got.
 pkill -f "curl -sN --max-time 60 $BASE_URL/events/load"
