@@ -122,11 +122,15 @@ rm -f "$OUT_DIR"/t*.txt
 server_stop
 unset SSELIGHT_MAX_CHANNEL_SUBSCRIBERS
 server_start || fail "lighttpd restarts"
-out=$(BASE_URL=$BASE_URL timeout 90 node "$ROOT/tests/lib/broadcast.mjs" 2000)
+# The scale smoke test is for the plain build; under ASan (several times
+# slower, and CI may share the machine) a smaller count checks the same paths.
+nb=2000
+[ "${TEST_VARIANT:-}" = asan ] && nb=500
+out=$(BASE_URL=$BASE_URL timeout 90 node "$ROOT/tests/lib/broadcast.mjs" "$nb")
 echo "# $out"
-expect_eq "2,000 concurrent streams held, each received the broadcast" \
-    "established 2000/2000, received 2000/2000" "$out"
-echo "# after 2,000 streams: $(stats)"
+expect_eq "$nb concurrent streams held, each received the broadcast" \
+    "established $nb/$nb, received $nb/$nb" "$out"
+echo "# after $nb streams: $(stats)"
 
 server_stop
 rm -rf "$SSELIGHT_DATA_DIR"

@@ -1,0 +1,138 @@
+#!/bin/bash
+# make bench: sselight (the shipped lighttpd.conf + responders) and
+# nginx + nchan (bench/nginx-nchan.conf.in, one worker), side by side in the
+# same run, under the same load from build/sse_load (loopback only).
+# Writes bench/results/DATE.md and DATE.svg; prints progress as it goes.
+# Bounded: every load run has its own timeout; the Makefile wraps it all.
+source "$(dirname "$0")/../tests/lib/harness.sh"
+set -u
+LOAD=$ROOT/build/sse_load
+RESULTS=$ROOT/bench/results
+STAMP=$(date -u +%Y-%m-%d)
+mkdir -p "$RESULTS"
+TSV=$OUT_DIR/rows.tsv
+: > "$TSV"
+TICK=$(getconf CLK_TCK)
+
+# --- process accounting -----------------------------------------------------
+descendants() { # the pid and all below it
+    local p
+    echo "$1"
+    for p in $(pgrep -P "$1"); do descendants "$p"; done
+}
+pids_named() { # pids_named ROOTPID NAME: the tree's processes whose comm is NAME
+    local p
+    for p in $(descendants "$1"); do
+        [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$2" ] && echo "$p"
+    done
+}
+rss_kb() { # summed VmRSS of the given pids
+    local p t=0 v
+    for p in "$@"; do
+        v=$(awk '/^VmRSS:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+cpu_ticks() {
+    local p t=0 v
+    for p in "$@"; do
+        v=$(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+
+# --- the two servers --------------------------------------------------------
+NGINX_PID=""
+nchan_start() {
+    NCHAN_DIR=$(mktemp -d /tmp/sselight-n.XXXXXX)
+    NCHAN_PORT=$(free_port)
+    local user=""
+    [ "$(id -u)" = 0 ] && user="user root;"
+    sed -e "s|@PORT@|$NCHAN_PORT|; s|@DIR@|$NCHAN_DIR|g; s|@USER@|$user|" \
+        "$ROOT/bench/nginx-nchan.conf.in" > "$NCHAN_DIR/nginx.conf"
+    nginx -c "$NCHAN_DIR/nginx.conf" -p "$NCHAN_DIR" -g 'daemon off;' \
+        > "$OUT_DIR/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    local i
+    for i in $(seq 1 50); do
+        curl -s -o /dev/null --max-time 1 -d x "http://127.0.0.1:$NCHAN_PORT/pub/warmup" && return 0
+        sleep 0.1
+    done
+    echo "bench: nginx + nchan did not start; see $OUT_DIR/nginx.log" >&2
+    return 1
+}
+nchan_stop() {
+    [ -n "$NGINX_PID" ] || return 0
+    kill -QUIT "$NGINX_PID" 2>/dev/null
+    wait "$NGINX_PID" 2>/dev/null
+    NGINX_PID=""
+    rm -rf "$NCHAN_DIR"
+}
+cleanup() { nchan_stop; server_stop; rm -rf "${SSELIGHT_DATA_DIR:-/nonexistent}"; }
+trap cleanup EXIT
+
+# --- one measurement --------------------------------------------------------
+# run_one SERVER CELL N M R: appends a row to $TSV and prints a summary.
+RUN=0
+run_one() {
+    local server=$1 cell=$2 n=$3 m=$4 r=$5 port sub pub resp web
+    RUN=$((RUN + 1))
+    local ch="b${RUN}x$n"
+    if [ "$server" = sselight ]; then
+        port=$PORT sub=/events/$ch pub=/events/$ch
+        resp=$(pids_named "$SERVER_PID" stream.fcgi | tr '\n' ' ')
+        web=$(pids_named "$SERVER_PID" lighttpd | tr '\n' ' ')
+    else
+        port=$NCHAN_PORT sub=/sub/$ch pub=/pub/$ch
+        resp=""
+        web=$(descendants "$NGINX_PID" | tr '\n' ' ')
+    fi
+    local base_resp base_web cpu_resp0 cpu_web0 peak_resp peak_web
+    base_resp=$(rss_kb $resp); base_web=$(rss_kb $web)
+    cpu_resp0=$(cpu_ticks $resp); cpu_web0=$(cpu_ticks $web)
+    peak_resp=$base_resp; peak_web=$base_web
+    "$LOAD" --port "$port" --sub-path "$sub" --pub-path "$pub" -n "$n" -m "$m" -r "$r" \
+        --timeout 90 > "$OUT_DIR/run$RUN.json" 2> "$OUT_DIR/run$RUN.err" &
+    local lp=$!
+    while kill -0 "$lp" 2>/dev/null; do
+        local a b
+        a=$(rss_kb $resp); b=$(rss_kb $web)
+        [ "$a" -gt "$peak_resp" ] && peak_resp=$a
+        [ "$b" -gt "$peak_web" ] && peak_web=$b
+        sleep 0.2
+    done
+    wait "$lp"
+    local cpu_resp cpu_web j
+    cpu_resp=$(awk -v a="$cpu_resp0" -v b="$(cpu_ticks $resp)" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')
+    cpu_web=$(awk -v a="$cpu_web0" -v b="$(cpu_ticks $web)" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')
+    j=$(cat "$OUT_DIR/run$RUN.json")
+    field() { grep -o "\"$1\":[0-9.]*" <<< "$j" | cut -d: -f2; }
+    local est del exp p50 p99 max pubs pubsec
+    est=$(field established); del=$(field delivered); exp=$(field expected)
+    p50=$(field p50_ms); p99=$(field p99_ms); max=$(field max_ms)
+    pubs=$(field published); pubsec=$(field pub_seconds)
+    local kb_resp kb_web
+    kb_resp=$(awk -v a="$base_resp" -v b="$peak_resp" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')
+    kb_web=$(awk -v a="$base_web" -v b="$peak_web" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$server" "$cell" "$n" "$m" "$r" "${est:-0}" "${del:-0}" "${exp:-0}" \
+        "${p50:-nan}" "${p99:-nan}" "${max:-nan}" "$kb_resp" "$kb_web" \
+        "$cpu_resp" "$cpu_web" "${pubs:-0}" "${pubsec:-0}" >> "$TSV"
+    printf 'bench: %-8s cell %s  N=%-5s %3s msgs @ %3s/s  established %s  delivered %s/%s  p50 %s  p99 %s  max %s ms  KB/sub resp %s web %s\n' \
+        "$server" "$cell" "$n" "$m" "$r" "${est:-0}" "${del:-0}" "${exp:-0}" \
+        "${p50:-?}" "${p99:-?}" "${max:-?}" "$kb_resp" "$kb_web"
+}
+
+both() { run_one sselight "$@"; run_one nchan "$@"; }
+
+# --- the cells --------------------------------------------------------------
+export SSELIGHT_DATA_DIR=$(mktemp -d /tmp/sselight-d.XXXXXX)
+server_start || { echo "bench: lighttpd did not start" >&2; exit 1; }
+nchan_start || exit 1
+echo "bench: sselight on :$PORT, nginx + nchan on :$NCHAN_PORT"
+
+for n in 1000 5000 10000; do both 1 "$n" 20 10; done
+both 2 10000 10 2
+for r in 50 100 200 400; do both 3 1000 $((r * 3)) "$r"; done
