@@ -36,7 +36,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$lighttpd" -tt -f lighttpd.conf
-"$lighttpd" -D -f lighttpd.conf &
+# Its own session: with server.max-worker the master stops its workers with
+# kill(0, SIGTERM), which must not reach this script. Ctrl-C reaches this
+# script, and cleanup stops lighttpd, which stops the responders.
+setsid "$lighttpd" -D -f lighttpd.conf &
 lighttpd_pid=$!
 echo "sselight: serving http://$HOST:$PORT/  (Ctrl-C stops it)"
 wait "$lighttpd_pid"

@@ -11,7 +11,9 @@ stat_num() { stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
 
 export SSELIGHT_DATA_DIR=$(mktemp -d /tmp/sselight-d.XXXXXX)
 export SSELIGHT_HEARTBEAT_MS=500
-export SSELIGHT_STREAM_OUT_MAX=65536
+# 1 MiB cap: readers 16 events of 64 KiB behind are still served on a busy
+# 2-core machine; the stalled client still reaches it (see below).
+export SSELIGHT_STREAM_OUT_MAX=1048576
 export SSELIGHT_MAX_CHANNEL_SUBSCRIBERS=100
 server_start || { fail "lighttpd starts"; harness_finish; exit 1; }
 
@@ -36,44 +38,48 @@ expect_eq "after kill -9 of the client, it is freed within a heartbeat + 1 s" ""
 
 # --- a client that never reads, beside 50 that do. Between it and the
 # responder, the kernel (lighttpd's send buffer grows to ~4 MB) and
-# lighttpd hold about 4.3 MB, so 80 events of 64 KiB (5 MB) reach the
-# responder's 64 KiB cap (SSELIGHT_STREAM_OUT_MAX here).
+# lighttpd hold about 4.3 MB, so it takes 100 events of 64 KiB (6.4 MB, at
+# 20/s) to bring its stream to the responder's cap (1 MiB here).
 rss0=$(stat_num rss_bytes)
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'GET /events/load HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3
 pids=()
 for i in $(seq 1 50); do
-    (curl -sN --max-time 60 "$BASE_URL/events/load" | grep -c '^id: ' > "$OUT_DIR/n$i.txt") &
+    curl -sN --max-time 60 -o "$OUT_DIR/n$i.txt" "$BASE_URL/events/load" &
     pids+=($!)
 done
 for t in $(seq 1 100); do [ "$(stats | grep -o '"load":[0-9]*' | cut -d: -f2)" = 51 ] && break; sleep 0.1; done
 head -c 65536 /dev/zero | tr '\0' 'x' > "$OUT_DIR/64k.txt"
 t0=$EPOCHREALTIME
-for i in $(seq 1 80); do
+for i in $(seq 1 100); do
     curl -s -o /dev/null --max-time 5 --data-binary @"$OUT_DIR/64k.txt" "$BASE_URL/events/load"
+    sleep 0.04
 done
-echo "# published 80 x 64 KiB in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+echo "# published 100 x 64 KiB in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
 check "the stalled stream was closed at its output cap" \
     bash -c "for t in \$(seq 1 50); do curl -s '$BASE_URL/stats' | grep -q '\"closed_cap\":[1-9]' && exit 0; sleep 0.1; done; exit 1"
 check "the cap was logged" wait_for_log 'output cap reached' 2
-# 51 streams x 64 KiB cap is 3.3 MB at most; allow for allocator slack.
+# 51 streams x 1 MiB cap is 51 MiB at most, if every reader fell behind.
 grown=$(( $(stat_num rss_bytes) - rss0 ))
 if [ "${TEST_VARIANT:-}" = asan ]; then
     # ASan keeps freed memory in quarantine (up to 256 MiB): RSS says
     # nothing there. The plain run checks it.
     echo "# RSS grew $((grown / 1024)) KiB under ASan (not checked)"
 else
-    check "responder RSS stays bounded (grew $((grown / 1024)) KiB, limit 16 MiB)" test "$grown" -lt 16777216
+    check "responder RSS stays bounded (grew $((grown / 1024)) KiB, limit 64 MiB)" test "$grown" -lt 67108864
 fi
 sleep 1
 # Each reading client now ends its stream; count what it got.
 pkill -f "curl -sN --max-time 60 $BASE_URL/events/load"
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 complete=0
-for i in $(seq 1 50); do [ "$(cat "$OUT_DIR/n$i.txt")" = 80 ] && complete=$((complete + 1)); done
-expect_eq "50 reading clients got all 80 events (5 MB each) beside the stalled one" 50 "$complete"
+for i in $(seq 1 50); do
+    grep -c '^id: ' "$OUT_DIR/n$i.txt" > "$OUT_DIR/c$i.txt"
+    [ "$(cat "$OUT_DIR/c$i.txt")" = 100 ] && complete=$((complete + 1))
+done
+expect_eq "50 reading clients got all 100 events (6.4 MB each) beside the stalled one" 50 "$complete"
 exec 3<&-
-rm -f "$OUT_DIR"/n*.txt
+echo "# closed_cap $(stat_num closed_cap) closed_slow $(stat_num closed_slow)"; echo "# counts: $(cat "$OUT_DIR"/c*.txt | sort | uniq -c | tr "\n" " ")"; rm -f "$OUT_DIR"/[nc]*.txt
 
 # --- subscriber cap per channel (100 here): 503 with Retry-After
 pids=()

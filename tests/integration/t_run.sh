@@ -17,8 +17,8 @@ for i in $(seq 1 100); do
 done
 expect_eq "run.sh serves on PORT=$port" yes "$up"
 check "run.sh prints the URL" contains "$log" "http://127.0.0.1:$port/"
-lighttpd_pid=$(pgrep -f -n "lighttpd -D -f lighttpd.conf" -s "$run_pid" || true)
-backends=$(pgrep -s "$run_pid" -f 'cgi-bin/(stream|index)\.fcgi' | tr '\n' ' ')
+lighttpd_pid=$(pgrep -P "$run_pid" -f "lighttpd -D -f lighttpd.conf" || true)
+backends=$(pgrep -P "${lighttpd_pid:-0}" -f 'cgi-bin/(stream|index)\.fcgi' | tr '\n' ' ')
 run_dir=$(grep -a -o '/tmp/sselight\.[A-Za-z0-9]*' /proc/"$lighttpd_pid"/environ 2>/dev/null | head -n1)
 check "lighttpd and the responders are running" test -n "$lighttpd_pid" -a -n "$backends"
 check "the socket dir exists while serving" test -n "$run_dir" -a -d "$run_dir"

@@ -41,6 +41,8 @@ alive() {
     return 0
 }
 
+# lighttpd runs in a session of its own: with server.max-worker its master
+# stops the workers with kill(0, SIGTERM), which would hit this shell too.
 # server_start: lighttpd -D with the project's lighttpd.conf; sets PORT,
 # BASE_URL, SERVER_PID, SERVER_LOG. Waits until / answers (at most 10 s).
 # SSELIGHT_CGI_DIR, when set, picks other responder binaries (ASan builds).
@@ -52,7 +54,7 @@ server_start() {
     : > "$SERVER_LOG"
     (cd "$ROOT" && PORT=$PORT HOST=127.0.0.1 SSELIGHT_RUN_DIR=$SERVER_TMP/run \
         SSELIGHT_DATA_DIR=${SSELIGHT_DATA_DIR:-$SERVER_TMP/data} \
-        exec "$(command -v lighttpd || echo /usr/sbin/lighttpd)" -D -f lighttpd.conf) \
+        exec setsid "$(command -v lighttpd || echo /usr/sbin/lighttpd)" -D -f lighttpd.conf) \
         >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     local i
@@ -114,7 +116,11 @@ server_uses_cgi_dir() {
     local p exe n=0
     for p in $(server_backends); do
         exe=$(readlink "/proc/$p/exe") || return 1
-        case "$exe" in "$1"/*) n=$((n + 1)) ;; *) return 1 ;; esac
+        case "$exe" in
+            */lighttpd) ;; # a worker (server.max-worker)
+            "$1"/*) n=$((n + 1)) ;;
+            *) return 1 ;;
+        esac
     done
     [ "$n" -gt 0 ]
 }
