@@ -32,7 +32,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench-pubsub clean
+.PHONY: all build run test bench bench-pubsub clean
 .DELETE_ON_ERROR:
 
 all: build
@@ -49,6 +49,17 @@ test:
 	@$(MAKE) --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan \
 	    $(ASAN)/cgi-bin/index.fcgi $(ASAN)/cgi-bin/stream.fcgi
 	@tools/test-all.sh
+
+# sselight against nginx + nchan, same load, same run (not part of make
+# test; at most 10 minutes). Writes bench/results/DATE.md and DATE.svg.
+bench:
+	@tools/setup-deps.sh bench
+	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
+	@timeout 600 bench/run.sh
+
+$(BUILD)/sse_load: bench/sse_load.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # Publish-to-delivery latency of the channels API (not part of make test).
 bench-pubsub:

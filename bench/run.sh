@@ -125,14 +125,68 @@ run_one() {
         "${p50:-?}" "${p99:-?}" "${max:-?}" "$kb_resp" "$kb_web"
 }
 
-both() { run_one sselight "$@"; run_one nchan "$@"; }
+# Fresh server processes for every run, so "memory per subscriber" is not
+# hidden by memory an earlier, larger run left allocated.
+both() {
+    server_stop
+    server_start || { echo "bench: lighttpd did not start" >&2; exit 1; }
+    run_one sselight "$@"
+    nchan_stop
+    nchan_start || exit 1
+    run_one nchan "$@"
+}
 
 # --- the cells --------------------------------------------------------------
 export SSELIGHT_DATA_DIR=$(mktemp -d /tmp/sselight-d.XXXXXX)
-server_start || { echo "bench: lighttpd did not start" >&2; exit 1; }
-nchan_start || exit 1
-echo "bench: sselight on :$PORT, nginx + nchan on :$NCHAN_PORT"
+echo "bench: sselight (lighttpd.conf) and nginx + nchan, each restarted before every run"
 
 for n in 1000 5000 10000; do both 1 "$n" 20 10; done
 both 2 10000 10 2
 for r in 50 100 200 400; do both 3 1000 $((r * 3)) "$r"; done
+
+# --- results ------------------------------------------------------------------
+MD=$RESULTS/$STAMP.md
+SVG=$RESULTS/$STAMP.svg
+row() { awk -F'\t' -v s="$1" -v c="$2" -v n="$3" -v r="$4" '$1 == s && $2 == c && $3 == n && $5 == r' "$TSV"; }
+{
+    echo "# make bench, $STAMP"
+    echo
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)."
+    echo "sselight: the shipped lighttpd.conf ($(lighttpd -v 2>&1 | head -n1 | cut -d' ' -f1), server.max-worker = 2) and one stream responder."
+    echo "nginx + nchan: $(nginx -v 2>&1 | cut -d/ -f2), libnginx-mod-nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null), one worker (bench/nginx-nchan.conf.in)."
+    echo "Load: build/sse_load (bench/sse_load.c), one epoll process, HTTP/1.0 subscribers on loopback; each message is one POST stamped with its send time; latency = receive - send over all deliveries."
+    echo "Memory per subscriber = (peak RSS during the run - RSS before) / N; CPU = user + system seconds during the run."
+    echo "Single runs on a shared 2-core machine: expect +-30 % between runs."
+    echo
+    echo "| cell | server | N | msgs @ rate | established | delivered / expected | p50 ms | p99 ms | max ms | KB/sub responder | KB/sub web server | CPU s responder | CPU s web server |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s @ %s/s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, ($1 == "nchan" ? "-" : $12), $13, ($1 == "nchan" ? "-" : $14), $15 }' "$TSV"
+    echo
+    echo "Cell 3, highest rate sustained at N = 1000 (all delivered, achieved >= 95 % of offered, p99 < 500 ms):"
+    for s in sselight nchan; do
+        best=$(awk -F'\t' -v s="$s" '$1 == s && $2 == 3 && $7 == $8 && $8 > 0 && $10 < 500 && $16 / ($17 > 0 ? $17 : 1) >= 0.95 * $5 { if ($5 > b) b = $5 } END { print b + 0 }' "$TSV")
+        echo "- $s: ${best}/s"
+    done
+    echo
+    echo "Plot: $STAMP.svg (p99 latency and memory per subscriber against N, cell 1)."
+} > "$MD"
+
+if command -v gnuplot >/dev/null 2>&1; then
+    awk -F'\t' '$2 == 1 && $1 == "sselight" { print $3, $10, $12 + $13 }' "$TSV" > "$OUT_DIR/s.dat"
+    awk -F'\t' '$2 == 1 && $1 == "nchan" { print $3, $10, $13 }' "$TSV" > "$OUT_DIR/n.dat"
+    gnuplot <<GP
+set terminal svg size 900,400 dynamic font "sans,11"
+set output "$SVG"
+set multiplot layout 1,2 title "make bench $STAMP: 20 messages at 10/s"
+set xlabel "subscribers"
+set key top left
+set grid
+set ylabel "p99 latency (ms)"
+plot "$OUT_DIR/s.dat" using 1:2 with linespoints title "sselight", "$OUT_DIR/n.dat" using 1:2 with linespoints title "nginx + nchan"
+set ylabel "memory per subscriber (KB)"
+plot "$OUT_DIR/s.dat" using 1:3 with linespoints title "sselight (lighttpd + responder)", "$OUT_DIR/n.dat" using 1:3 with linespoints title "nginx + nchan"
+unset multiplot
+GP
+fi
+echo "bench: wrote $MD${SVG:+ and $SVG}"
+cat "$MD"

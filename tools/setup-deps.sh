@@ -12,12 +12,14 @@ target=${1:-run}
 build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
 test_pkgs="$run_pkgs check curl chromium"
+bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox"
 
 case "$target" in
     build) want=$build_pkgs ;;
     run)   want=$run_pkgs ;;
     test)  want=$test_pkgs ;;
-    *) echo "setup-deps: unknown target '$target' (build, run or test)" >&2; exit 2 ;;
+    bench) want=$bench_pkgs ;;
+    *) echo "setup-deps: unknown target '$target' (build, run, test or bench)" >&2; exit 2 ;;
 esac
 
 command_for_pkg() {
@@ -30,6 +32,8 @@ command_for_pkg() {
         curl) echo curl ;;
         lighttpd) echo lighttpd ;;
         chromium) echo chromium ;;
+        nginx) echo nginx ;;
+        gnuplot-nox) echo gnuplot ;;
         *) echo "" ;;
     esac
 }
