@@ -184,6 +184,7 @@ set grid
 set ylabel "p99 latency (ms)"
 plot "$OUT_DIR/s.dat" using 1:2 with linespoints title "sselight", "$OUT_DIR/n.dat" using 1:2 with linespoints title "nginx + nchan"
 set ylabel "memory per subscriber (KB)"
+set yrange [0:*]
 plot "$OUT_DIR/s.dat" using 1:3 with linespoints title "sselight (lighttpd + responder)", "$OUT_DIR/n.dat" using 1:3 with linespoints title "nginx + nchan"
 unset multiplot
 GP
