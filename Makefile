@@ -21,7 +21,7 @@ PUB      := mem buf utf8 query notify broker
 CORE     := mem buf sse html http utf8 query auth chan_index demo notify broker page fcgi_proto fcgi_reader loop
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_query \
-            check_utf8 check_broker check_notify check_auth check_tmpdir \
+            check_utf8 check_broker check_notify check_auth check_chan_index check_tmpdir \
             check_main
 
 CORE_O   := $(CORE:%=$(OBJ)/%.o)
