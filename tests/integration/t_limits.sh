@@ -70,7 +70,7 @@ else
 fi
 sleep 1
 # Each reading client now ends its stream; count what it got.
-pkill -f "curl -sN --max-time 60 $BASE_URL/events/load"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 complete=0
 for i in $(seq 1 50); do
