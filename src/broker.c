@@ -74,11 +74,22 @@ struct broker *broker_open(const char *dir, unsigned history, char *err,
                  b->db ? sqlite3_errmsg(b->db) : "out of memory");
         goto fail;
     }
+    /* NORMAL (the default): in WAL mode a commit survives the crash of any
+     * process; only a power loss or OS crash can take back the last ones.
+     * SSELIGHT_SYNC=full: each commit is fsynced before publish returns. */
+    const char *sync = getenv("SSELIGHT_SYNC");
+    const char *pragma = sync && strcmp(sync, "full") == 0
+                             ? "PRAGMA synchronous=FULL;"
+                             : "PRAGMA synchronous=NORMAL;";
+    if (sync && *sync && strcmp(sync, "full") != 0 &&
+        strcmp(sync, "normal") != 0) {
+        snprintf(err, errlen, "SSELIGHT_SYNC must be full or normal, not '%s'",
+                 sync);
+        goto fail;
+    }
     if (sqlite3_busy_timeout(b->db, BROKER_BUSY_MS) != SQLITE_OK ||
         broker_setup_schema(b) != SQLITE_OK ||
-        /* FULL: a commit is on disk before publish reports success. */
-        sqlite3_exec(b->db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
-            SQLITE_OK) {
+        sqlite3_exec(b->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up %s: %s", path,
                  sqlite3_errmsg(b->db));
         goto fail;

@@ -29,7 +29,10 @@ struct broker_event {
 typedef int broker_event_fn(const struct broker_event *ev, void *arg);
 
 /* Opens (creating if needed) DIR/broker.db. history = events kept per
- * channel (0: BROKER_HISTORY_DEFAULT). Returns NULL with a reason in err. */
+ * channel (0: BROKER_HISTORY_DEFAULT). SSELIGHT_SYNC in the environment
+ * picks the durability: "normal" (default: a published event survives the
+ * crash of any process) or "full" (also a power loss: fsync per publish).
+ * Returns NULL with a reason in err. */
 struct broker *broker_open(const char *dir, unsigned history, char *err,
                            size_t errlen);
 void broker_close(struct broker *b);
