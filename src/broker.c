@@ -190,8 +190,9 @@ static int broker_prune(struct broker *b, const char *channel)
     return broker_step_done(b, st, "prune");
 }
 
-int broker_publish(struct broker *b, const char *channel, const char *event,
-                   const char *data, size_t len, long long *id)
+int broker_publish_many(struct broker *b, const char *channel,
+                        const struct broker_new_event *evs, size_t n,
+                        long long *first_id)
 {
     if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return broker_fail(b, "begin");
@@ -200,20 +201,30 @@ int broker_publish(struct broker *b, const char *channel, const char *event,
         "VALUES (?1, ?2, ?3, ?4)");
     if (!st)
         goto rollback;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, len ? data : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, broker_now_ms());
-    if (broker_step_done(b, st, "insert") != 0)
-        goto rollback;
-    *id = sqlite3_last_insert_rowid(b->db);
+    long long now = broker_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (sqlite3_reset(st) != SQLITE_OK ||
+            sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, evs[i].event, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_blob(st, 3, evs[i].len ? evs[i].data : "",
+                              (int)evs[i].len, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 4, now) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE) {
+            broker_fail(b, "insert");
+            sqlite3_finalize(st);
+            goto rollback;
+        }
+        if (i == 0)
+            *first_id = sqlite3_last_insert_rowid(b->db);
+    }
+    sqlite3_finalize(st);
     if (broker_prune(b, channel) != 0)
         goto rollback;
     if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         broker_fail(b, "commit");
         goto rollback;
     }
-    /* After the commit, so a woken reader sees the event. A failed wake-up
+    /* After the commit, so a woken reader sees the events. A failed wake-up
      * does not undo the publish: readers also catch up on their next one. */
     if (notify_all(b->dir) < 0)
         fprintf(stderr, "broker: waking subscribers: %s\n", strerror(errno));
@@ -221,6 +232,13 @@ int broker_publish(struct broker *b, const char *channel, const char *event,
 rollback:
     (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
+}
+
+int broker_publish(struct broker *b, const char *channel, const char *event,
+                   const char *data, size_t len, long long *id)
+{
+    struct broker_new_event ev = { event, data, len };
+    return broker_publish_many(b, channel, &ev, 1, id);
 }
 
 /* Binds channels[0..nch) to parameters ?2.. of st. */

@@ -46,6 +46,19 @@ const char *broker_error(const struct broker *b);
 int broker_publish(struct broker *b, const char *channel, const char *event,
                    const char *data, size_t len, long long *id);
 
+struct broker_new_event {
+    const char *event;      /* a valid event name */
+    const char *data;
+    size_t len;
+};
+
+/* Publishes n events to channel in one transaction, in order; their ids
+ * are consecutive, the first in *first_id. Returns 0, or -1 with nothing
+ * stored. */
+int broker_publish_many(struct broker *b, const char *channel,
+                        const struct broker_new_event *evs, size_t n,
+                        long long *first_id);
+
 /* Calls fn for events with id > after, in the given channels (nch == 0: all
  * channels), in id order, at most limit of them. Returns how many were
  * passed to fn, or -1. */

@@ -27,4 +27,18 @@ void sse_append_comment(struct buf *out, const char *text);
 /* Appends "retry: MS\n\n": the client's reconnection delay. */
 void sse_append_retry(struct buf *out, unsigned ms);
 
+/* Called by sse_parse for each event: name ("message" when the event had
+ * no event: line) and the data (lines joined with LF). Return 0 to go on. */
+typedef int sse_event_fn(const char *name, const char *data, size_t len,
+                         void *arg);
+
+/* Reads text in the event-stream format (the body of a batch publish):
+ * lines end in CRLF, CR or LF; "event:" names the event, "data:" lines are
+ * joined with LF, ":" lines are comments, other fields are ignored, one
+ * space after the colon is dropped, a blank line ends an event. An event
+ * without data: lines is skipped; the last event needs no blank line.
+ * Names longer than 64 bytes are cut there (callers validate them).
+ * Returns the number of events passed to fn, or -1 if fn stopped it. */
+long sse_parse(const char *s, size_t n, sse_event_fn *fn, void *arg);
+
 #endif

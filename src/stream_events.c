@@ -375,6 +375,83 @@ static int events_authorise(struct stream_events *ev, struct fcgi_conn *conn,
     return 0;
 }
 
+/* A batch being collected from a text/event-stream body: names and data
+ * are copied into one buffer, offsets resolved once parsing is done. */
+struct events_batch {
+    struct buf text;
+    struct {
+        size_t name, data, len;
+    } items[EVENTS_BATCH_MAX];
+    size_t n;
+    const char *why;
+};
+
+static int events_batch_add(const char *name, const char *data, size_t len,
+                            void *arg)
+{
+    struct events_batch *b = arg;
+    if (b->n == EVENTS_BATCH_MAX) {
+        b->why = "too many events in one batch: at most 1000";
+        return -1;
+    }
+    if (!query_event_valid(name)) {
+        b->why = "bad event name in the batch: use 1-64 of A-Z a-z 0-9 _ - . :";
+        return -1;
+    }
+    b->items[b->n].name = buf_pending(&b->text);
+    buf_append(&b->text, name, strlen(name) + 1);
+    b->items[b->n].data = buf_pending(&b->text);
+    b->items[b->n].len = len;
+    buf_append(&b->text, data, len);
+    b->n++;
+    return 0;
+}
+
+/* POST with Content-Type: text/event-stream: every event in the body is
+ * published, in order, in one transaction. Answers the ids, one per line. */
+static void events_publish_batch(struct stream_events *ev,
+                                 struct fcgi_conn *conn,
+                                 enum http_method method, const char *channel,
+                                 const char *body, size_t len)
+{
+    struct events_batch *b = mem_calloc(1, sizeof *b);
+    struct broker_new_event *evs = NULL;
+    if (sse_parse(body, len, events_batch_add, b) < 0 || b->n == 0) {
+        events_reply_error(conn, method, 400, b->why ? b->why :
+                           "empty batch: no event with a data: line");
+        goto done;
+    }
+    evs = mem_calloc(b->n, sizeof *evs);
+    for (size_t i = 0; i < b->n; i++) {
+        evs[i].event = buf_head(&b->text) + b->items[i].name;
+        evs[i].data = buf_head(&b->text) + b->items[i].data;
+        evs[i].len = b->items[i].len;
+    }
+    long long first;
+    if (broker_publish_many(ev->broker, channel, evs, b->n, &first) != 0) {
+        fprintf(stderr, "stream: batch publish to %s failed: %s\n", channel,
+                broker_error(ev->broker));
+        events_reply_error(conn, method, 503,
+                           "not stored: the broker failed; try again");
+        goto done;
+    }
+    ev->stats.published += b->n;
+    struct buf out = BUF_INIT;
+    http_begin_head(&out, 200, "text/plain; charset=utf-8");
+    buf_appendf(&out, "Cache-Control: no-store\r\nX-Event-Id: %lld\r\n",
+                first);
+    http_end_head(&out);
+    for (size_t i = 0; i < b->n; i++)
+        buf_appendf(&out, "%lld\n", first + (long long)i);
+    (void)fcgi_conn_reply(conn, &out);
+    buf_free(&out);
+    events_catch_up(ev);
+done:
+    free(evs);
+    buf_free(&b->text);
+    free(b);
+}
+
 static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
                            enum http_method method, const char *path,
                            const char *query)
@@ -412,6 +489,11 @@ static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
     if (utf8_count(body, len) < 0) {
         events_reply_error(conn, method, 400,
                            "body must be UTF-8 text without NUL bytes");
+        return;
+    }
+    const char *type = fcgi_conn_param(conn, "CONTENT_TYPE");
+    if (type && strncmp(type, "text/event-stream", 17) == 0) {
+        events_publish_batch(ev, conn, method, channel, body, len);
         return;
     }
     long long id;

@@ -18,6 +18,7 @@
 #define EVENTS_RETRY_MS 3000         /* retry: hint at the start of a stream */
 #define EVENTS_HEARTBEAT_MS 15000    /* default: comment line to every subscriber */
 #define EVENTS_MISSED_EVENT "sselight-missed"
+#define EVENTS_BATCH_MAX 1000        /* events in one batch publish */
 
 struct stream_events_config {
     const char *data_dir;       /* where the broker lives */

@@ -47,6 +47,30 @@ sub_stop rt
 check "a subscriber gets exactly what was published (id, event name, data lines)" \
     cmp "$OUT_DIR/rt.expected" "$OUT_DIR/rt"
 
+# --- batch publish: a text/event-stream body, one transaction
+sub_start batch "$BASE_URL/events/batch"
+sleep 0.5
+printf 'event: a\ndata: one\n\ndata: two\r\ndata: lines\r\n\r\n: note\nevent: b\ndata: three' \
+    | curl -s --max-time 5 -H 'Content-Type: text/event-stream' --data-binary @- \
+        "$BASE_URL/events/batch" > "$OUT_DIR/batch.ids"
+b1=$(sed -n 1p "$OUT_DIR/batch.ids")
+expect_eq "a batch answers one id per event, consecutive" \
+    "$b1 $((b1 + 1)) $((b1 + 2))" "$(tr '\n' ' ' < "$OUT_DIR/batch.ids" | sed 's/ $//')"
+wait_for batch "^id: $((b1 + 2))\$"
+sub_stop batch
+{
+    printf 'retry: 3000\n\n'
+    printf 'event: a\nid: %s\ndata: one\n\n' "$b1"
+    printf 'event: message\nid: %s\ndata: two\ndata: lines\n\n' "$((b1 + 1))"
+    printf 'event: b\nid: %s\ndata: three\n\n' "$((b1 + 2))"
+} > "$OUT_DIR/batch.expected"
+check "subscribers get the batch's events in order, names kept" \
+    cmp "$OUT_DIR/batch.expected" "$OUT_DIR/batch"
+expect_eq "a batch with a bad event name is 400" 400 \
+    "$(status -H 'Content-Type: text/event-stream' --data-binary $'event: a b\ndata: x\n\n' "$BASE_URL/events/batch")"
+expect_eq "a batch without data is 400" 400 \
+    "$(status -H 'Content-Type: text/event-stream' --data-binary $': just a comment\n\n' "$BASE_URL/events/batch")"
+
 # --- several channels on one connection
 sub_start multi "$BASE_URL/events?channel=a&channel=b"
 sleep 0.5

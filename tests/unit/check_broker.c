@@ -838,6 +838,34 @@ START_TEST(test_watch_wakeup)
 }
 END_TEST
 
+/* A batch: one transaction, consecutive ids, order and names kept. */
+START_TEST(test_publish_many)
+{
+    struct broker *b = open_ok(dir, 0);
+    long long before = publish_ok(b, "other", "e", S("x"));
+    const struct broker_new_event evs[3] = {
+        { "first", "one", 3 }, { "second", "two\nlines", 9 }, { "third", "", 0 },
+    };
+    long long first = -1;
+    ck_assert_int_eq(broker_publish_many(b, "batch", evs, 3, &first), 0);
+    ck_assert_int_eq(first, before + 1);
+    static struct got g;
+    const char *const ch[] = { "batch" };
+    ck_assert_int_eq(read_into(b, 0, ch, 1, 100, &g), 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(g.ev[i].id, first + i);
+        ck_assert_str_eq(g.ev[i].event, evs[i].event);
+        ck_assert_uint_eq(g.ev[i].data_len, evs[i].len);
+        ck_assert_mem_eq(g.ev[i].data, evs[i].data, evs[i].len);
+    }
+    long long last;
+    ck_assert_int_eq(broker_last_id(b, &last), 0);
+    ck_assert_int_eq(last, first + 2);
+    got_free(&g);
+    broker_close(b);
+}
+END_TEST
+
 Suite *make_broker_suite(void)
 {
     Suite *s = suite_create("broker");
@@ -859,6 +887,7 @@ Suite *make_broker_suite(void)
     tcase_add_test(tc, test_history_start_exactly_n);
     tcase_add_test(tc, test_last_id_after_pruning);
     tcase_add_test(tc, test_reopen);
+    tcase_add_test(tc, test_publish_many);
     suite_add_tcase(s, tc);
 
     TCase *pr = tcase_create("processes");

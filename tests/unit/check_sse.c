@@ -448,6 +448,72 @@ END_TEST
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* sse_parse: the batch-publish reader. Each case: input text and the events
+ * expected, written as "name=data" joined by "|" (data with "\n" inside). */
+struct parse_rec {
+    char out[512];
+};
+
+static int parse_collect(const char *name, const char *data, size_t len,
+                         void *arg)
+{
+    struct parse_rec *r = arg;
+    size_t o = strlen(r->out);
+    snprintf(r->out + o, sizeof r->out - o, "%s%s=%.*s", o ? "|" : "", name,
+             (int)len, data);
+    return 0;
+}
+
+static const struct {
+    const char *in;
+    long count;
+    const char *want;
+} parse_cases[] = {
+    { "data: x\n\n", 1, "message=x" },
+    { "event: a\ndata: one\n\nevent: b\ndata: two\n\n", 2, "a=one|b=two" },
+    { "data: 1\ndata: 2\n\n", 1, "message=1\n2" },
+    { "data: 1\r\ndata: 2\r\n\r\n", 1, "message=1\n2" },
+    { "data: 1\rdata: 2\r\r", 1, "message=1\n2" },
+    { "data: last without blank line", 1, "message=last without blank line" },
+    { ": comment\nid: 7\nretry: 5\ndata: x\n\n", 1, "message=x" },
+    { "event: only a name\n\n", 0, "" },
+    { "data:no space\n\n", 1, "message=no space" },
+    { "data:  two spaces\n\n", 1, "message= two spaces" },
+    { "data\n\n", 1, "message=" },
+    { "\n\n\ndata: a\n\n\n\n", 1, "message=a" },
+    { "", 0, "" },
+    { "event: e\ndata: a\n\ndata: b\n\n", 2, "e=a|message=b" },
+};
+
+START_TEST(test_parse_table)
+{
+    struct parse_rec r = { "" };
+    const char *in = parse_cases[_i].in;
+    long n = sse_parse(in, strlen(in), parse_collect, &r);
+    ck_assert_int_eq(n, parse_cases[_i].count);
+    ck_assert_str_eq(r.out, parse_cases[_i].want);
+}
+END_TEST
+
+static int parse_stop_at_two(const char *name, const char *data, size_t len,
+                             void *arg)
+{
+    (void)name;
+    (void)data;
+    (void)len;
+    return ++*(int *)arg == 2 ? 1 : 0;
+}
+
+START_TEST(test_parse_stop)
+{
+    int calls = 0;
+    const char in[] = "data: 1\n\ndata: 2\n\ndata: 3\n\n";
+    ck_assert_int_eq(sse_parse(in, sizeof in - 1, parse_stop_at_two, &calls), -1);
+    ck_assert_int_eq(calls, 2);
+}
+END_TEST
+
+
 Suite *make_sse_suite(void)
 {
     Suite *s = suite_create("sse");
@@ -458,6 +524,12 @@ Suite *make_sse_suite(void)
     tcase_add_loop_test(tc, test_comment, 0, N_OF(comment_cases));
     tcase_add_test(tc, test_retry);
     suite_add_tcase(s, tc);
+
+    TCase *pt = tcase_create("parse");
+    tcase_add_loop_test(pt, test_parse_table, 0,
+                        sizeof parse_cases / sizeof parse_cases[0]);
+    tcase_add_test(pt, test_parse_stop);
+    suite_add_tcase(s, pt);
 
     TCase *rt = tcase_create("round_trip");
     tcase_add_test(rt, test_parser_self_check);
