@@ -17,6 +17,7 @@
 
 #define FCGI_CONN_READ_CHUNK 16384
 #define FCGI_ACCEPT_PAUSE_MS 1000 /* after EMFILE, before accepting again */
+#define FCGI_CONN_OUT_KEEP 512    /* output buffer kept while empty */
 
 enum fcgi_conn_state {
     FCGI_CONN_READING,  /* no complete request yet */
@@ -124,6 +125,9 @@ static void fcgi_conn_flush(struct fcgi_conn *conn)
         fcgi_conn_kill(conn, NULL);
         return;
     }
+    /* An idle stream need not keep the memory of its largest event. */
+    if (buf_pending(&conn->out) == 0 && conn->out.cap > FCGI_CONN_OUT_KEEP)
+        buf_free(&conn->out);
     uint32_t want = EPOLLIN | EPOLLRDHUP |
                     (buf_pending(&conn->out) ? EPOLLOUT : 0);
     if (loop_io_mod(conn->listener->loop, &conn->io, want) != 0)
@@ -222,6 +226,7 @@ static void fcgi_conn_process(struct fcgi_conn *conn)
             l->app.request(conn, l->app.app_data);
             if (conn->state != FCGI_CONN_ACTIVE)
                 return;
+            fcgi_reader_release(&conn->reader);
             break;
         case FCGI_READER_ABORT:
             fcgi_conn_kill(conn, "request aborted by the web server");

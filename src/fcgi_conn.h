@@ -17,7 +17,8 @@ struct fcgi_listener;
 
 struct fcgi_app {
     /* A request is complete: answer it now or later with fcgi_conn_write /
-     * fcgi_conn_end. Params stay readable until fcgi_conn_end. */
+     * fcgi_conn_end. Params and body are readable during this call only:
+     * they are released when it returns, so held streams stay small. */
     void (*request)(struct fcgi_conn *conn, void *app_data);
     /* The connection is going away (peer closed, write error, output cap,
      * protocol error, shutdown). why is a short text for logs. After this

@@ -207,6 +207,15 @@ const char *fcgi_reader_param(const struct fcgi_reader *r, const char *name)
     return NULL;
 }
 
+void fcgi_reader_release(struct fcgi_reader *r)
+{
+    buf_free(&r->params);
+    buf_free(&r->env);
+    buf_free(&r->body);
+    if (buf_pending(&r->in) == 0)
+        buf_free(&r->in);
+}
+
 void fcgi_reader_finish(struct fcgi_reader *r)
 {
     r->state = FCGI_READER_IDLE;

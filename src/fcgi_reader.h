@@ -60,6 +60,11 @@ enum fcgi_reader_event fcgi_reader_next(struct fcgi_reader *r,
  * fcgi_reader_finish. */
 const char *fcgi_reader_param(const struct fcgi_reader *r, const char *name);
 
+/* Drops the active request's params and body (the app has read what it
+ * needs) and any spare input memory: a long-lived stream then keeps only a
+ * few words here. fcgi_reader_param returns NULL afterwards. */
+void fcgi_reader_release(struct fcgi_reader *r);
+
 /* Ends the active request on the reader's side (the caller has sent, or is
  * sending, its END_REQUEST) and releases its params and body. */
 void fcgi_reader_finish(struct fcgi_reader *r);
