@@ -138,6 +138,22 @@ expect_eq "$nb concurrent streams held, each received the broadcast" \
     "established $nb/$nb, received $nb/$nb" "$out"
 echo "# after $nb streams: $(stats)"
 
+# --- the per-process subscriber cap (3 here), across channels
+server_stop
+export SSELIGHT_MAX_SUBSCRIBERS=3
+server_start || fail "lighttpd restarts with SSELIGHT_MAX_SUBSCRIBERS=3"
+pids=()
+for c in g1 g2 g3; do curl -sN --max-time 20 -o /dev/null "$BASE_URL/events/$c" & pids+=($!); done
+for t in $(seq 1 50); do [ "$(stat_num subscribers)" = 3 ] && break; sleep 0.1; done
+code=$(curl -s -o "$OUT_DIR/gcap.body" -D "$OUT_DIR/gcap.head" -w '%{http_code}' --max-time 5 "$BASE_URL/events/g4")
+expect_eq "the 4th subscriber of the process (another channel) gets 503" 503 "$code"
+check "... with Retry-After and the reason" \
+    bash -c "grep -qi '^Retry-After: [0-9]' '$OUT_DIR/gcap.head' && grep -q 'too many subscribers on this server' '$OUT_DIR/gcap.body'"
+expect_eq "/stats counts the refusal" 1 "$(stat_num refused_cap)"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+wait "${pids[@]}" 2>/dev/null
+unset SSELIGHT_MAX_SUBSCRIBERS
+
 server_stop
 rm -rf "$SSELIGHT_DATA_DIR"
 harness_finish
