@@ -16,7 +16,7 @@ ASAN     := $(BUILD)/asan
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
 PAGE     := mem buf html http utf8 query notify broker page
-STREAM   := mem buf sse html http utf8 query auth chan_index demo notify broker fcgi_proto fcgi_reader loop fcgi_conn stream_events stream_app
+STREAM   := mem buf sse html http utf8 query auth chan_index demo notify broker fcgi_proto fcgi_reader loop fcgi_conn stream_reply stream_events stream_app
 PUB      := mem buf utf8 query notify broker
 CORE     := mem buf sse html http utf8 query auth chan_index demo notify broker page fcgi_proto fcgi_reader loop
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \

@@ -167,12 +167,12 @@ static void page_serve(FCGX_Request *req, struct buf *out)
     if (uri && strlen(uri) >= HTTP_PATH_MAX) {
         http_append_error(out, method, 414, "request URI too long");
         status = 414;
-    } else if (http_path_from_uri(uri, path) == 0 &&
-               strcmp(path, ROOM_PATH) == 0) {
-        status = room_post(req, out, method);
     } else {
-        status = page_respond(out, method,
-                              http_path_from_uri(uri, path) == 0 ? path : NULL);
+        int have_path = http_path_from_uri(uri, path) == 0;
+        if (have_path && strcmp(path, ROOM_PATH) == 0)
+            status = room_post(req, out, method);
+        else
+            status = page_respond(out, method, have_path ? path : NULL);
     }
     if (status >= 400)
         fprintf(stderr, "page: %d for %s %s\n", status,

@@ -12,6 +12,7 @@
 #include "demo.h"
 #include "http.h"
 #include "mem.h"
+#include "stream_reply.h"
 #include "stream_slot.h"
 
 #define container_of(ptr, type, member) \
@@ -99,20 +100,6 @@ static void stream_app_start_demo(struct stream_app *app,
     stream_app_demo_step(app->loop, &s->timer);
 }
 
-static void stream_app_reply_error(struct fcgi_conn *conn,
-                                   enum http_method method, int status,
-                                   const char *text, const char *uri)
-{
-    struct buf out = BUF_INIT;
-    http_append_error(&out, method, status, text);
-    fprintf(stderr, "stream: %d for %s %s\n", status,
-            fcgi_conn_param(conn, "REQUEST_METHOD") ?
-                fcgi_conn_param(conn, "REQUEST_METHOD") : "-",
-            uri ? uri : "-");
-    (void)fcgi_conn_reply(conn, &out);
-    buf_free(&out);
-}
-
 /* Resident memory of this process in bytes, from /proc/self/statm. */
 static long long stream_app_rss(void)
 {
@@ -134,9 +121,8 @@ static void stream_app_reply_stats(struct stream_app *app,
 {
     struct buf out = BUF_INIT;
     if (method != HTTP_GET && method != HTTP_HEAD) {
-        http_append_error(&out, method, 405, "method not allowed: use GET");
-        (void)fcgi_conn_reply(conn, &out);
-        buf_free(&out);
+        stream_reply_error(conn, method, 405, NULL,
+                           "method not allowed: use GET");
         return;
     }
     struct stream_events_stats ev = stream_events_stats(app->events);
@@ -177,12 +163,12 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
     char path[HTTP_PATH_MAX];
 
     if (uri && strlen(uri) >= HTTP_PATH_MAX) {
-        stream_app_reply_error(conn, method, 414, "request URI too long", NULL);
+        stream_reply_error(conn, method, 414, NULL, "request URI too long");
         return;
     }
     if (http_path_from_uri(uri, path) != 0) {
-        stream_app_reply_error(conn, method, 400,
-                               "bad request: no usable REQUEST_URI", uri);
+        stream_reply_error(conn, method, 400, NULL,
+                           "bad request: no usable REQUEST_URI");
         return;
     }
     if (strcmp(path, "/stats") == 0) {
@@ -196,13 +182,13 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
     }
     int demo = demo_lookup(path);
     if (demo < 0) {
-        stream_app_reply_error(conn, method, 404,
-                               "not found: no event stream at this path", uri);
+        stream_reply_error(conn, method, 404, NULL,
+                           "not found: no event stream at this path");
         return;
     }
     if (method != HTTP_GET && method != HTTP_HEAD) {
-        stream_app_reply_error(conn, method, 405,
-                               "method not allowed: use GET or HEAD", uri);
+        stream_reply_error(conn, method, 405, NULL,
+                           "method not allowed: use GET or HEAD");
         return;
     }
     stream_app_start_demo(app, conn, method, (enum demo_kind)demo);

@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "query.h"
 #include "sse.h"
+#include "stream_reply.h"
 #include "stream_slot.h"
 #include "utf8.h"
 
@@ -142,21 +143,11 @@ static void events_sub_closed(struct stream_slot *slot, const char *why)
     free(s);
 }
 
+/* Errors of the channels API: 405 lists all three methods. */
 static void events_reply_error(struct fcgi_conn *conn, enum http_method method,
                                int status, const char *text)
 {
-    struct buf out = BUF_INIT;
-    const char *uri = fcgi_conn_param(conn, "REQUEST_URI");
-    if (status == 405)
-        http_append_not_allowed(&out, method, "GET, HEAD, POST", text);
-    else
-        http_append_error(&out, method, status, text);
-    fprintf(stderr, "stream: %d for %s %s: %s\n", status,
-            fcgi_conn_param(conn, "REQUEST_METHOD") ?
-                fcgi_conn_param(conn, "REQUEST_METHOD") : "-",
-            uri ? uri : "-", text);
-    (void)fcgi_conn_reply(conn, &out);
-    buf_free(&out);
+    stream_reply_error(conn, method, status, "GET, HEAD, POST", text);
 }
 
 static int events_request_has(const struct events_request *r, const char *name)
