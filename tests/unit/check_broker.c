@@ -34,29 +34,6 @@
 /* ------------------------------------------------------------------------
  * Directories */
 
-static char base_dir[64]; /* made by the unchecked setup */
-static char dir[96];      /* this test's own */
-
-static void base_setup(void)
-{
-    tmpdir_make(base_dir, sizeof base_dir, "/tmp/ckbXXXXXX");
-}
-
-static void base_teardown(void)
-{
-    tmpdir_remove(base_dir);
-}
-
-static void dir_setup(void)
-{
-    snprintf(dir, sizeof dir, "%s/tXXXXXX", base_dir);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void dir_teardown(void)
-{
-    tmpdir_remove(dir);
-}
 
 static struct broker *open_ok(const char *d, unsigned history)
 {
@@ -158,10 +135,10 @@ START_TEST(test_open_creates_db)
 {
     char path[160];
     struct stat st;
-    snprintf(path, sizeof path, "%s/broker.db", dir);
+    snprintf(path, sizeof path, "%s/broker.db", tmpdir_test);
     ck_assert_int_eq(stat(path, &st), -1);
 
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert(S_ISREG(st.st_mode));
 
@@ -181,7 +158,7 @@ END_TEST
 START_TEST(test_open_fails)
 {
     char missing[160], err[256] = "";
-    snprintf(missing, sizeof missing, "%s/no/such/dir", dir);
+    snprintf(missing, sizeof missing, "%s/no/such/dir", tmpdir_test);
     struct broker *b = broker_open(missing, 0, err, sizeof err);
     ck_assert_ptr_null(b);
     ck_assert_msg(err[0] != '\0', "no reason given");
@@ -190,7 +167,7 @@ END_TEST
 
 START_TEST(test_ids_increase_across_channels)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     ck_assert_int_eq(publish_ok(b, "a", "e", S("1")), 1);
     ck_assert_int_eq(publish_ok(b, "b", "e", S("2")), 2);
     ck_assert_int_eq(publish_ok(b, "a", "e", S("3")), 3);
@@ -204,7 +181,7 @@ END_TEST
 
 START_TEST(test_read_channel)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     long long t0 = now_ms();
     long long a1 = publish_ok(b, "a", "first", S("hello"));
     long long b1 = publish_ok(b, "b", "other", S("not for a"));
@@ -259,7 +236,7 @@ END_TEST
 
 START_TEST(test_read_all_and_several)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     const char *chans[] = { "a", "b", "c", "a", "c", "b" };
     long long ids[6];
     for (int i = 0; i < 6; i++) {
@@ -295,7 +272,7 @@ END_TEST
 
 START_TEST(test_read_channels_max)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     char names[BROKER_CHANNELS_MAX + 1][16];
     const char *list[BROKER_CHANNELS_MAX + 1];
     ck_assert_int_eq(BROKER_CHANNELS_MAX, 16);
@@ -321,7 +298,7 @@ END_TEST
 
 START_TEST(test_read_limit)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     long long ids[5];
     for (int i = 0; i < 5; i++)
         ids[i] = publish_ok(b, "a", "e", S("x"));
@@ -347,7 +324,7 @@ END_TEST
 /* The limit is a size_t: the largest one means "no limit" in practice. */
 START_TEST(test_read_limit_huge)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     for (int i = 0; i < 3; i++)
         publish_ok(b, "a", "e", S("x"));
     const char *const a[] = { "a" };
@@ -367,7 +344,7 @@ END_TEST
 
 START_TEST(test_read_stop)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     long long ids[4];
     for (int i = 0; i < 4; i++)
         ids[i] = publish_ok(b, "a", "e", S("x"));
@@ -397,7 +374,7 @@ struct hist {
 
 static void hist_fill(struct hist *h)
 {
-    h->b = open_ok(dir, 3);
+    h->b = open_ok(tmpdir_test, 3);
     h->a[0] = publish_ok(h->b, "a", "e", S("a1"));
     h->a[1] = publish_ok(h->b, "a", "e", S("a2"));
     h->bb[0] = publish_ok(h->b, "b", "e", S("b1"));
@@ -519,7 +496,7 @@ END_TEST
 
 START_TEST(test_last_id_after_pruning)
 {
-    struct broker *b = open_ok(dir, 1);
+    struct broker *b = open_ok(tmpdir_test, 1);
     long long ids[3];
     for (int i = 0; i < 3; i++)
         ids[i] = publish_ok(b, "a", "e", S("x"));
@@ -546,13 +523,13 @@ END_TEST
 
 START_TEST(test_reopen)
 {
-    struct broker *b = open_ok(dir, 2);
+    struct broker *b = open_ok(tmpdir_test, 2);
     long long a1 = publish_ok(b, "a", "one", S("first\n"));
     long long a2 = publish_ok(b, "a", "two", S("second"));
     long long a3 = publish_ok(b, "a", "three", S("third"));
     broker_close(b);
 
-    b = open_ok(dir, 2);
+    b = open_ok(tmpdir_test, 2);
     struct got g = { .n = 0 };
     ck_assert_int_eq(read_into(b, 0, NULL, 0, 100, &g), 2);
     check_event(&g.ev[0], a2, "a", "two", S("second"));
@@ -569,7 +546,7 @@ START_TEST(test_reopen)
     broker_close(b);
 
     /* Two brokers on one dir at once see each other's events. */
-    struct broker *x = open_ok(dir, 0), *y = open_ok(dir, 0);
+    struct broker *x = open_ok(tmpdir_test, 0), *y = open_ok(tmpdir_test, 0);
     long long c1 = publish_ok(x, "c", "e", S("from x"));
     long long c2 = publish_ok(y, "c", "e", S("from y"));
     ck_assert_int_gt(c1, b1);
@@ -598,7 +575,7 @@ static void writer_child(int n, int go_fd)
     char c, err[256] = "";
     if (read(go_fd, &c, 1) != 0)
         _exit(2);
-    struct broker *b = broker_open(dir, 0, err, sizeof err);
+    struct broker *b = broker_open(tmpdir_test, 0, err, sizeof err);
     if (!b) {
         fprintf(stderr, "child%d: open: %s\n", n, err);
         _exit(3);
@@ -653,7 +630,7 @@ static void concurrent_writers(void)
     wait_child_ok(pid[0], "child0");
     wait_child_ok(pid[1], "child1");
 
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     const char *const w[] = { "w" };
     struct got g = { .n = 0 };
     ck_assert_int_eq(read_into(b, 0, w, 1, 1000, &g), 2 * PER_CHILD);
@@ -685,7 +662,7 @@ static void concurrent_writers(void)
  * responders start on a data dir used before. */
 START_TEST(test_concurrent_writers)
 {
-    broker_close(open_ok(dir, 0));
+    broker_close(open_ok(tmpdir_test, 0));
     concurrent_writers();
 }
 END_TEST
@@ -701,13 +678,13 @@ END_TEST
 START_TEST(test_concurrent_first_open)
 {
     char top[64];
-    ck_assert_uint_lt(strlen(dir), sizeof top);
-    strcpy(top, dir);
+    ck_assert_uint_lt(strlen(tmpdir_test), sizeof top);
+    strcpy(top, tmpdir_test);
     int failed_rounds = 0;
     char first_err[300] = "";
     for (int round = 0; round < FIRST_OPEN_ROUNDS; round++) {
-        snprintf(dir, sizeof dir, "%s/r%d", top, round);
-        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        snprintf(tmpdir_test, sizeof tmpdir_test, "%s/r%d", top, round);
+        ck_assert_int_eq(mkdir(tmpdir_test, 0700), 0);
         int go[2], errp[2];
         ck_assert_int_eq(pipe(go), 0);
         ck_assert_int_eq(pipe(errp), 0);
@@ -722,7 +699,7 @@ START_TEST(test_concurrent_first_open)
                 close(errp[0]);
                 if (read(go[0], &c, 1) != 0)
                     _exit(2);
-                struct broker *b = broker_open(dir, 0, err, sizeof err);
+                struct broker *b = broker_open(tmpdir_test, 0, err, sizeof err);
                 if (!b) {
                     int len = snprintf(msg, sizeof msg, "open: %s\n", err);
                     (void)!write(errp[1], msg, (size_t)len);
@@ -756,14 +733,14 @@ START_TEST(test_concurrent_first_open)
         close(errp[0]);
         failed_rounds += bad;
         if (!bad) {
-            struct broker *b = open_ok(dir, 0);
+            struct broker *b = open_ok(tmpdir_test, 0);
             struct got g = { .n = 0 };
             ck_assert_int_eq(read_into(b, 0, NULL, 0, 100, &g), FIRST_OPENERS);
             got_free(&g);
             broker_close(b);
         }
     }
-    strcpy(dir, top);
+    strcpy(tmpdir_test, top);
     ck_assert_msg(failed_rounds == 0, "%d of %d rounds had a process fail; "
                   "first: %s", failed_rounds, FIRST_OPEN_ROUNDS, first_err);
 }
@@ -794,7 +771,7 @@ START_TEST(test_watch_wakeup)
         close(go[1]);
         if (read(go[0], &c, 1) != 1)
             _exit(2); /* the parent gave up */
-        struct broker *b = broker_open(dir, 0, err, sizeof err);
+        struct broker *b = broker_open(tmpdir_test, 0, err, sizeof err);
         if (!b)
             _exit(3);
         if (broker_publish(b, "a", "e", "wake", 4, &id) != 0)
@@ -804,13 +781,13 @@ START_TEST(test_watch_wakeup)
     }
     close(go[0]);
 
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     int fd = broker_watch(b);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(broker_watch(b), fd); /* the same fd again */
     char sock[160];
     struct stat st;
-    snprintf(sock, sizeof sock, "%s/notify/%ld.sock", dir, (long)getpid());
+    snprintf(sock, sizeof sock, "%s/notify/%ld.sock", tmpdir_test, (long)getpid());
     ck_assert_msg(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode), "no %s", sock);
     ck_assert(!readable(fd, 0));
 
@@ -841,7 +818,7 @@ END_TEST
 /* A batch: one transaction, consecutive ids, order and names kept. */
 START_TEST(test_publish_many)
 {
-    struct broker *b = open_ok(dir, 0);
+    struct broker *b = open_ok(tmpdir_test, 0);
     long long before = publish_ok(b, "other", "e", S("x"));
     const struct broker_new_event evs[3] = {
         { "first", "one", 3 }, { "second", "two\nlines", 9 }, { "third", "", 0 },
@@ -870,8 +847,7 @@ Suite *make_broker_suite(void)
 {
     Suite *s = suite_create("broker");
     TCase *tc = tcase_create("store");
-    tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-    tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
+    tmpdir_add_fixtures(tc);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_open_creates_db);
     tcase_add_test(tc, test_open_fails);
@@ -891,8 +867,7 @@ Suite *make_broker_suite(void)
     suite_add_tcase(s, tc);
 
     TCase *pr = tcase_create("processes");
-    tcase_add_unchecked_fixture(pr, base_setup, base_teardown);
-    tcase_add_checked_fixture(pr, dir_setup, dir_teardown);
+    tmpdir_add_fixtures(pr);
     tcase_set_timeout(pr, 60);
     tcase_add_test(pr, test_concurrent_writers);
     tcase_add_test(pr, test_concurrent_first_open);

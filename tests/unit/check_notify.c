@@ -23,29 +23,6 @@
 #include "check_tmpdir.h"
 #include "notify.h"
 
-static char base_dir[64];
-static char dir[96];
-
-static void base_setup(void)
-{
-    tmpdir_make(base_dir, sizeof base_dir, "/tmp/cknXXXXXX");
-}
-
-static void base_teardown(void)
-{
-    tmpdir_remove(base_dir);
-}
-
-static void dir_setup(void)
-{
-    snprintf(dir, sizeof dir, "%s/tXXXXXX", base_dir);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void dir_teardown(void)
-{
-    tmpdir_remove(dir);
-}
 
 static int readable(int fd, int timeout_ms)
 {
@@ -84,11 +61,11 @@ START_TEST(test_listen_creates)
 {
     struct notify_listener l;
     char want[160], sub[128];
-    snprintf(sub, sizeof sub, "%s/notify", dir);
-    snprintf(want, sizeof want, "%s/notify/%ld.sock", dir, (long)getpid());
+    snprintf(sub, sizeof sub, "%s/notify", tmpdir_test);
+    snprintf(want, sizeof want, "%s/notify/%ld.sock", tmpdir_test, (long)getpid());
     ck_assert(!exists(sub));
 
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
     ck_assert_int_ge(l.fd, 0);
     ck_assert_str_eq(l.path, want);
     struct stat st;
@@ -112,7 +89,7 @@ START_TEST(test_listen_creates)
     ck_assert(exists(sub));
 
     /* Again, with DIR/notify already there. */
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
     ck_assert(exists(want));
     notify_close(&l);
     ck_assert(!exists(want));
@@ -124,13 +101,13 @@ END_TEST
 START_TEST(test_listen_over_stale_own)
 {
     char sub[128], own[160];
-    snprintf(sub, sizeof sub, "%s/notify", dir);
+    snprintf(sub, sizeof sub, "%s/notify", tmpdir_test);
     ck_assert_int_eq(mkdir(sub, 0700), 0);
     snprintf(own, sizeof own, "%s/%ld.sock", sub, (long)getpid());
     make_stale(own);
     struct notify_listener l;
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
-    ck_assert_int_eq(notify_all(dir), 1);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
+    ck_assert_int_eq(notify_all(tmpdir_test), 1);
     ck_assert(readable(l.fd, 0));
     notify_close(&l);
 }
@@ -139,17 +116,17 @@ END_TEST
 START_TEST(test_all_wakes_one)
 {
     struct notify_listener l;
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
     ck_assert(!readable(l.fd, 0));
-    ck_assert_int_eq(notify_all(dir), 1);
+    ck_assert_int_eq(notify_all(tmpdir_test), 1);
     ck_assert(readable(l.fd, 1000));
     notify_drain(&l);
     ck_assert(!readable(l.fd, 0));
 
     /* Several wake-ups, one drain. */
-    ck_assert_int_eq(notify_all(dir), 1);
-    ck_assert_int_eq(notify_all(dir), 1);
-    ck_assert_int_eq(notify_all(dir), 1);
+    ck_assert_int_eq(notify_all(tmpdir_test), 1);
+    ck_assert_int_eq(notify_all(tmpdir_test), 1);
+    ck_assert_int_eq(notify_all(tmpdir_test), 1);
     ck_assert(readable(l.fd, 1000));
     notify_drain(&l);
     ck_assert(!readable(l.fd, 0));
@@ -162,17 +139,17 @@ END_TEST
 START_TEST(test_all_removes_stale)
 {
     struct notify_listener l;
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
     char stale[160], other[160];
-    snprintf(stale, sizeof stale, "%s/notify/999999999.sock", dir);
+    snprintf(stale, sizeof stale, "%s/notify/999999999.sock", tmpdir_test);
     make_stale(stale);
     /* Not a *.sock name: not ours to touch. */
-    snprintf(other, sizeof other, "%s/notify/README", dir);
+    snprintf(other, sizeof other, "%s/notify/README", tmpdir_test);
     FILE *f = fopen(other, "w");
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(fclose(f), 0);
 
-    ck_assert_int_eq(notify_all(dir), 1);
+    ck_assert_int_eq(notify_all(tmpdir_test), 1);
     ck_assert(!exists(stale));
     ck_assert(exists(other));
     ck_assert(exists(l.path));
@@ -180,25 +157,25 @@ START_TEST(test_all_removes_stale)
     notify_close(&l);
 
     /* Our own socket, closed without notify_close's unlink: stale too. */
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
     ck_assert_int_eq(close(l.fd), 0);
     ck_assert(exists(l.path));
-    ck_assert_int_eq(notify_all(dir), 0);
+    ck_assert_int_eq(notify_all(tmpdir_test), 0);
     ck_assert(!exists(l.path));
 }
 END_TEST
 
 START_TEST(test_all_without_dir)
 {
-    ck_assert_int_eq(notify_all(dir), 0); /* dir exists, no notify/ */
+    ck_assert_int_eq(notify_all(tmpdir_test), 0); /* dir exists, no notify/ */
     char sub[128];
-    snprintf(sub, sizeof sub, "%s/notify", dir);
+    snprintf(sub, sizeof sub, "%s/notify", tmpdir_test);
     ck_assert(!exists(sub));
     char missing[128];
-    snprintf(missing, sizeof missing, "%s/missing", dir);
+    snprintf(missing, sizeof missing, "%s/missing", tmpdir_test);
     ck_assert_int_eq(notify_all(missing), 0); /* nor dir itself */
     ck_assert_int_eq(mkdir(sub, 0700), 0);
-    ck_assert_int_eq(notify_all(dir), 0);     /* empty notify/ */
+    ck_assert_int_eq(notify_all(tmpdir_test), 0);     /* empty notify/ */
 }
 END_TEST
 
@@ -208,11 +185,11 @@ static void make_dir_for(char *out, size_t outsz, size_t total)
     char pid[32];
     size_t pl = (size_t)snprintf(pid, sizeof pid, "%ld", (long)getpid());
     size_t dl = total - strlen("/notify/") - pl - strlen(".sock");
-    size_t pad = dl - strlen(dir) - 1;
+    size_t pad = dl - strlen(tmpdir_test) - 1;
     ck_assert_uint_lt(dl, outsz);
     ck_assert_uint_gt(pad, 0);
-    snprintf(out, outsz, "%s/", dir);
-    memset(out + strlen(dir) + 1, 'p', pad);
+    snprintf(out, outsz, "%s/", tmpdir_test);
+    memset(out + strlen(tmpdir_test) + 1, 'p', pad);
     out[dl] = '\0';
     ck_assert_int_eq(mkdir(out, 0700), 0);
 }
@@ -250,13 +227,13 @@ END_TEST
 START_TEST(test_close_removes)
 {
     struct notify_listener l;
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
     char path[NOTIFY_PATH_MAX];
     strcpy(path, l.path);
     ck_assert(exists(path));
     notify_close(&l);
     ck_assert(!exists(path));
-    ck_assert_int_eq(notify_all(dir), 0);
+    ck_assert_int_eq(notify_all(tmpdir_test), 0);
 }
 END_TEST
 
@@ -273,7 +250,7 @@ START_TEST(test_all_two_processes)
         char c;
         close(ready[0]);
         close(done[1]);
-        if (notify_listen(&cl, dir) != 0)
+        if (notify_listen(&cl, tmpdir_test) != 0)
             _exit(2);
         if (write(ready[1], "r", 1) != 1)
             _exit(3);
@@ -287,10 +264,10 @@ START_TEST(test_all_two_processes)
     close(ready[1]);
     close(done[0]);
     struct notify_listener l;
-    ck_assert_int_eq(notify_listen(&l, dir), 0);
+    ck_assert_int_eq(notify_listen(&l, tmpdir_test), 0);
     char c;
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    ck_assert_int_eq(notify_all(dir), 2);
+    ck_assert_int_eq(notify_all(tmpdir_test), 2);
     ck_assert(readable(l.fd, 1000));
     close(done[1]);
 
@@ -300,7 +277,7 @@ START_TEST(test_all_two_processes)
                   "child status 0x%x", status);
     close(ready[0]);
     notify_drain(&l);
-    ck_assert_int_eq(notify_all(dir), 1); /* the child's file is gone */
+    ck_assert_int_eq(notify_all(tmpdir_test), 1); /* the child's file is gone */
     notify_close(&l);
 }
 END_TEST
@@ -309,8 +286,7 @@ Suite *make_notify_suite(void)
 {
     Suite *s = suite_create("notify");
     TCase *tc = tcase_create("wakeup");
-    tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-    tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
+    tmpdir_add_fixtures(tc);
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_listen_creates);
     tcase_add_test(tc, test_listen_over_stale_own);

@@ -34,3 +34,33 @@ void tmpdir_remove(const char *path)
     if (path[0])
         (void)nftw(path, tmpdir_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+char tmpdir_test[96];
+static char tmpdir_base[64];
+
+static void tmpdir_base_setup(void)
+{
+    tmpdir_make(tmpdir_base, sizeof tmpdir_base, "/tmp/cktXXXXXX");
+}
+
+static void tmpdir_base_teardown(void)
+{
+    tmpdir_remove(tmpdir_base);
+}
+
+static void tmpdir_test_setup(void)
+{
+    snprintf(tmpdir_test, sizeof tmpdir_test, "%s/tXXXXXX", tmpdir_base);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir_test));
+}
+
+static void tmpdir_test_teardown(void)
+{
+    tmpdir_remove(tmpdir_test);
+}
+
+void tmpdir_add_fixtures(TCase *tc)
+{
+    tcase_add_unchecked_fixture(tc, tmpdir_base_setup, tmpdir_base_teardown);
+    tcase_add_checked_fixture(tc, tmpdir_test_setup, tmpdir_test_teardown);
+}
