@@ -55,6 +55,14 @@ void http_begin_head(struct buf *out, int status, const char *content_type)
                 status, http_reason(status), content_type);
 }
 
+void http_begin_html_head(struct buf *out, int status)
+{
+    http_begin_head(out, status, "text/html; charset=utf-8");
+    buf_append_str(out, "Content-Security-Policy: " HTTP_HTML_CSP "\r\n"
+                        "Referrer-Policy: same-origin\r\n"
+                        "X-Frame-Options: DENY\r\n");
+}
+
 void http_end_head(struct buf *out)
 {
     buf_append_str(out, "\r\n");

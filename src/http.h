@@ -27,6 +27,19 @@ const char *http_reason(int status);
  * and then http_end_head. */
 void http_begin_head(struct buf *out, int status, const char *content_type);
 
+/* The policy every HTML response carries: scripts, styles, images and
+ * connections (EventSource, htmx requests) from this origin only; no inline
+ * script or style, no eval, no plugins, no framing, forms post here. */
+#define HTTP_HTML_CSP \
+    "default-src 'none'; script-src 'self'; style-src 'self'; " \
+    "img-src 'self'; connect-src 'self'; form-action 'self'; " \
+    "base-uri 'none'; frame-ancestors 'none'"
+
+/* http_begin_head for an HTML document or fragment: text/html; charset=
+ * utf-8, plus Content-Security-Policy (HTTP_HTML_CSP), Referrer-Policy
+ * (same-origin) and X-Frame-Options (DENY, for browsers without CSP). */
+void http_begin_html_head(struct buf *out, int status);
+
 /* Appends the blank line that ends the head. */
 void http_end_head(struct buf *out);
 

@@ -22,13 +22,25 @@ static const char page_head_assets[] =
     "<script src=\"/vendor/htmx.min.js\"></script>\n"
     "<script src=\"/vendor/sse.min.js\"></script>\n";
 
+/* htmx settings every page carries, so it runs under the pages' Content-
+ * Security-Policy (script-src 'self', style-src 'self', see http.h): no
+ * inline <style> for indicators, no eval, no <script> run from swapped
+ * content, requests to this origin only. htmx reads the meta tag when the
+ * document is ready. The single-quoted attribute value holds the JSON's
+ * double quotes as they are. */
+#define PAGE_HTMX_SAFE \
+    "\"includeIndicatorStyles\":false,\"allowEval\":false," \
+    "\"allowScriptTags\":false,\"selfRequestsOnly\":true"
+
+static const char page_config[] =
+    "<meta name=\"htmx-config\" content='{" PAGE_HTMX_SAFE "}'>\n";
+
 /* htmx 2 does not swap 4xx responses by default. The live room's form
- * handler answers 422 with the form and its error, so /room tells htmx to
- * swap 422 too; the other entries are htmx 2.0's defaults. htmx reads this
- * when the document is ready and replaces its responseHandling with it. The
- * single-quoted attribute value holds the JSON's double quotes as they are. */
+ * handler answers 422 with the form and its error, so /room also tells htmx
+ * to swap 422; the other entries are htmx 2.0's defaults. */
 static const char page_room_config[] =
-    "<meta name=\"htmx-config\" content='{\"responseHandling\":["
+    "<meta name=\"htmx-config\" content='{" PAGE_HTMX_SAFE ","
+    "\"responseHandling\":["
     "{\"code\":\"204\",\"swap\":false},"
     "{\"code\":\"[23]..\",\"swap\":true},"
     "{\"code\":\"422\",\"swap\":true},"
@@ -63,7 +75,7 @@ static void page_append_nav(struct buf *out, const char *current)
 static int page_begin_response(struct buf *out, enum http_method method,
                                int status, const char *cache_control)
 {
-    http_begin_head(out, status, "text/html; charset=utf-8");
+    http_begin_html_head(out, status);
     buf_appendf(out, "Cache-Control: %s\r\n", cache_control);
     http_end_head(out);
     return method != HTTP_HEAD;
@@ -332,7 +344,7 @@ static void page_append_route(struct buf *out, enum http_method method,
         return;
     }
     if (!page_begin_document(out, method, 200, "no-cache", r->title,
-                             r->kind == PAGE_ROOM ? page_room_config : NULL,
+                             r->kind == PAGE_ROOM ? page_room_config : page_config,
                              r->path))
         return;
     buf_append_str(out, r->main);

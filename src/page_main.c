@@ -86,7 +86,7 @@ static const char *room_check_text(char *text)
 static void room_reply_form(struct buf *out, int status, const char *error,
                             const char *text)
 {
-    http_begin_head(out, status, "text/html; charset=utf-8");
+    http_begin_html_head(out, status);
     buf_append_str(out, "Cache-Control: no-store\r\n");
     http_end_head(out);
     page_append_room_form(out, error, text);

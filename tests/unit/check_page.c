@@ -231,7 +231,7 @@ static const struct route_case routes[] = {
         "<form id=\"room-form\" hx-post=\"/room/messages\" hx-target=\"this\" "
         "hx-swap=\"outerHTML\">",
         "<input name=\"text\" maxlength=\"500\" required autocomplete=\"off\"",
-        "<meta name=\"htmx-config\" content='{\"responseHandling\":["
+        "\"selfRequestsOnly\":true,\"responseHandling\":["
         "{\"code\":\"204\",\"swap\":false},{\"code\":\"[23]..\",\"swap\":true},"
         "{\"code\":\"422\",\"swap\":true},"
         "{\"code\":\"[45]..\",\"swap\":false,\"error\":true}]}'>" } },
@@ -305,9 +305,20 @@ START_TEST(test_route_get)
     }
     ck_assert_uint_eq(count_of(body, "aria-current="), 1);
     ck_assert(strstr(body, "</main>\n</body>\n</html>\n") != NULL);
-    /* The htmx config only where the 422 form needs it. */
-    ck_assert_int_eq(strstr(body, "htmx-config") != NULL,
+    /* Every page: one htmx config that keeps htmx within the CSP; the
+     * 422 response handling only where the room's form needs it. */
+    ck_assert_uint_eq(count_of(body, "<meta name=\"htmx-config\""), 1);
+    ck_assert(strstr(body, "\"includeIndicatorStyles\":false,"
+                           "\"allowEval\":false,\"allowScriptTags\":false,"
+                           "\"selfRequestsOnly\":true") != NULL);
+    ck_assert_int_eq(strstr(body, "responseHandling") != NULL,
                      strcmp(rc->path, "/room") == 0);
+    /* The security headers of an HTML response (h is the whole response). */
+    ck_assert(strstr(h, "\r\nContent-Security-Policy: default-src 'none'; "
+                        "script-src 'self'; style-src 'self';") != NULL);
+    ck_assert(strstr(h, "\r\nReferrer-Policy: same-origin\r\n") != NULL);
+    ck_assert(strstr(h, "\r\nX-Content-Type-Options: nosniff\r\n") != NULL);
+    ck_assert(strstr(h, "unsafe-") == NULL);
     buf_free(&b);
 }
 END_TEST
