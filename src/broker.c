@@ -31,7 +31,18 @@ static const char broker_schema[] =
     "CREATE INDEX IF NOT EXISTS events_by_channel ON events(channel, id);"
     "CREATE TABLE IF NOT EXISTS channels ("
     "  name TEXT PRIMARY KEY,"
-    "  pruned_upto INTEGER NOT NULL DEFAULT 0);";
+    "  pruned_upto INTEGER NOT NULL DEFAULT 0);"
+    /* Idempotency keys: a publish with a key already here is answered with
+     * the stored ids instead of being stored again. A key lives as long as
+     * the first event of its publish is kept. */
+    "CREATE TABLE IF NOT EXISTS publish_keys ("
+    "  channel TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  first_id INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (channel, key)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS publish_keys_by_id "
+    "  ON publish_keys(channel, first_id);";
 
 static int broker_fail(struct broker *b, const char *what)
 {
@@ -180,6 +191,14 @@ static int broker_prune(struct broker *b, const char *channel)
     if (broker_step_done(b, st, "prune") != 0)
         return -1;
     st = broker_prepare(b,
+        "DELETE FROM publish_keys WHERE channel = ?1 AND first_id <= ?2");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cutoff);
+    if (broker_step_done(b, st, "prune keys") != 0)
+        return -1;
+    st = broker_prepare(b,
         "INSERT INTO channels(name, pruned_upto) VALUES (?1, ?2) "
         "ON CONFLICT(name) DO UPDATE SET "
         "pruned_upto = max(pruned_upto, excluded.pruned_upto)");
@@ -190,12 +209,61 @@ static int broker_prune(struct broker *b, const char *channel)
     return broker_step_done(b, st, "prune");
 }
 
-int broker_publish_many(struct broker *b, const char *channel,
-                        const struct broker_new_event *evs, size_t n,
-                        long long *first_id)
+/* Looks key up in channel: 1 and the earlier publish's ids when it is
+ * there, 0 when not, -1 on error. Inside the publish transaction. */
+static int broker_key_lookup(struct broker *b, const char *channel,
+                             const char *key, long long *first_id,
+                             size_t *count)
+{
+    sqlite3_stmt *st = broker_prepare(b,
+        "SELECT first_id, count FROM publish_keys "
+        "WHERE channel = ?1 AND key = ?2");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *first_id = sqlite3_column_int64(st, 0);
+        *count = (size_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return broker_fail(b, "key lookup");
+    return rc == SQLITE_ROW;
+}
+
+static int broker_key_store(struct broker *b, const char *channel,
+                            const char *key, long long first_id, size_t count)
+{
+    sqlite3_stmt *st = broker_prepare(b,
+        "INSERT INTO publish_keys(channel, key, first_id, count) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, first_id);
+    sqlite3_bind_int64(st, 4, (long long)count);
+    return broker_step_done(b, st, "key store");
+}
+
+int broker_publish_keyed(struct broker *b, const char *channel,
+                         const struct broker_new_event *evs, size_t n,
+                         const char *key, long long *first_id,
+                         size_t *n_stored)
 {
     if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return broker_fail(b, "begin");
+    if (key) {
+        int seen = broker_key_lookup(b, channel, key, first_id, n_stored);
+        if (seen < 0)
+            goto rollback;
+        if (seen) {
+            (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+            return 1;
+        }
+    }
     sqlite3_stmt *st = broker_prepare(b,
         "INSERT INTO events(channel, event, data, created_ms) "
         "VALUES (?1, ?2, ?3, ?4)");
@@ -218,12 +286,15 @@ int broker_publish_many(struct broker *b, const char *channel,
             *first_id = sqlite3_last_insert_rowid(b->db);
     }
     sqlite3_finalize(st);
+    if (key && broker_key_store(b, channel, key, *first_id, n) != 0)
+        goto rollback;
     if (broker_prune(b, channel) != 0)
         goto rollback;
     if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         broker_fail(b, "commit");
         goto rollback;
     }
+    *n_stored = n;
     /* After the commit, so a woken reader sees the events. A failed wake-up
      * does not undo the publish: readers also catch up on their next one. */
     if (notify_all(b->dir) < 0)
@@ -232,6 +303,14 @@ int broker_publish_many(struct broker *b, const char *channel,
 rollback:
     (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
+}
+
+int broker_publish_many(struct broker *b, const char *channel,
+                        const struct broker_new_event *evs, size_t n,
+                        long long *first_id)
+{
+    size_t stored;
+    return broker_publish_keyed(b, channel, evs, n, NULL, first_id, &stored);
 }
 
 int broker_publish(struct broker *b, const char *channel, const char *event,

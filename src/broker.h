@@ -59,6 +59,17 @@ int broker_publish_many(struct broker *b, const char *channel,
                         const struct broker_new_event *evs, size_t n,
                         long long *first_id);
 
+/* broker_publish_many with an idempotency key (NULL: none), so a publisher
+ * that did not get its answer can send again without storing twice. When
+ * key was used in channel by a publish whose first event is still kept,
+ * nothing is stored, *first_id and *n_stored are that publish's, and the
+ * return is 1. Otherwise as broker_publish_many (0, with *n_stored = n, or
+ * -1 with nothing stored). key must be valid text (callers validate it). */
+int broker_publish_keyed(struct broker *b, const char *channel,
+                         const struct broker_new_event *evs, size_t n,
+                         const char *key, long long *first_id,
+                         size_t *n_stored);
+
 /* Calls fn for events with id > after, in the given channels (nch == 0: all
  * channels), in id order, at most limit of them. Returns how many were
  * passed to fn, or -1. */

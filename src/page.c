@@ -1,7 +1,9 @@
 /* page: HTML rendering for the page responder. See page.h. */
 #include "page.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "html.h"
 
@@ -257,8 +259,25 @@ void page_append_trigger_fragment(struct buf *out, time_t now, unsigned long n)
                 tm.tm_hour, tm.tm_min, tm.tm_sec, n);
 }
 
-void page_append_room_form(struct buf *out, const char *error, const char *text)
+/* A new random form key: PAGE_FORM_KEY_LEN hex digits. Returns 0, or -1
+ * when the kernel has no randomness to give (the form then has no key and a
+ * repeated post is published twice, which is all that is lost). */
+static int page_new_form_key(char key[PAGE_FORM_KEY_LEN + 1])
 {
+    unsigned char raw[PAGE_FORM_KEY_LEN / 2];
+    if (getrandom(raw, sizeof raw, GRND_NONBLOCK) != (ssize_t)sizeof raw)
+        return -1;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(key + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
+void page_append_room_form(struct buf *out, const char *error, const char *text,
+                           const char *key)
+{
+    char fresh[PAGE_FORM_KEY_LEN + 1];
+    if (!key)
+        key = page_new_form_key(fresh) == 0 ? fresh : NULL;
     buf_append_str(out, "<form id=\"room-form\" hx-post=\"/room/messages\" "
                         "hx-target=\"this\" hx-swap=\"outerHTML\">\n");
     if (error) {
@@ -278,7 +297,13 @@ void page_append_room_form(struct buf *out, const char *error, const char *text)
         html_append_escaped_str(out, text);
         buf_append_byte(out, '"');
     }
-    buf_append_str(out, ">\n<button type=\"submit\">Send</button>\n</form>\n");
+    buf_append_str(out, ">\n");
+    if (key) {
+        buf_append_str(out, "<input type=\"hidden\" name=\"key\" value=\"");
+        html_append_escaped_str(out, key);
+        buf_append_str(out, "\">\n");
+    }
+    buf_append_str(out, "<button type=\"submit\">Send</button>\n</form>\n");
 }
 
 void page_append_room_message(struct buf *out, const char *text, size_t len,
@@ -349,7 +374,7 @@ static void page_append_route(struct buf *out, enum http_method method,
         return;
     buf_append_str(out, r->main);
     if (r->kind == PAGE_ROOM)
-        page_append_room_form(out, NULL, "");
+        page_append_room_form(out, NULL, "", NULL);
     page_end_document(out);
 }
 

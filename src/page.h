@@ -32,12 +32,18 @@ int page_respond(struct buf *out, enum http_method method, const char *path);
  * time of day of now in UTC. */
 void page_append_trigger_fragment(struct buf *out, time_t now, unsigned long n);
 
+#define PAGE_FORM_KEY_LEN 32 /* hex digits of a room form's key */
+
 /* The live room's form, as HTML (no head): <form id="room-form"
  * hx-post="/room/messages" hx-target="this" hx-swap="outerHTML"> with an
- * input named "text" (maxlength 500, required) and a submit button. error
- * (NULL for none) is shown above the input; text (NULL or "" for none) is the
- * input's value. Both are HTML-escaped. */
-void page_append_room_form(struct buf *out, const char *error, const char *text);
+ * input named "text" (maxlength 500, required), a hidden input "key" and a
+ * submit button. error (NULL for none) is shown above the input; text (NULL
+ * or "" for none) is the input's value. key is the idempotency key the post
+ * carries (a form sent twice is published once): NULL for a new random one,
+ * or the key of the post being answered, when it was not published and
+ * may be sent again. All three are HTML-escaped. */
+void page_append_room_form(struct buf *out, const char *error, const char *text,
+                           const char *key);
 
 /* One live-room message, as HTML (no head): <div class="room-msg"><time>
  * HH:MM:SS</time> <span>TEXT</span></div>. text (len bytes) and

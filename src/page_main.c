@@ -83,13 +83,15 @@ static const char *room_check_text(char *text)
     return NULL;
 }
 
+/* key: the post's key when the form may be sent again as it is (nothing
+ * was published), NULL for a new form. */
 static void room_reply_form(struct buf *out, int status, const char *error,
-                            const char *text)
+                            const char *text, const char *key)
 {
     http_begin_html_head(out, status);
     buf_append_str(out, "Cache-Control: no-store\r\n");
     http_end_head(out);
-    page_append_room_form(out, error, text);
+    page_append_room_form(out, error, text, key);
 }
 
 /* POST /room/messages: validate, render the message once, publish it to
@@ -114,12 +116,19 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
         http_append_error(out, method, 413, "form too large: at most 4096 bytes");
         return 413;
     }
+    /* The form's idempotency key: a post sent twice (a retry after a lost
+     * answer) is published once. Optional; same characters as an event
+     * name, so it needs no escaping in logs. */
+    char keybuf[ROOM_BODY_MAX + 1];
+    int has_key = query_get(body, "key", keybuf, sizeof keybuf);
+    const char *key = has_key > 0 && query_event_valid(keybuf) ? keybuf : NULL;
     int got = query_get(body, "text", text, sizeof text);
     const char *why = got == 0 ? "Write something first."
-                    : got < 0 ? "The form could not be read."
+                    : got < 0 || (has_key != 0 && !key)
+                        ? "The form could not be read."
                     : room_check_text(text);
     if (why) {
-        room_reply_form(out, 422, why, got > 0 ? text : "");
+        room_reply_form(out, 422, why, got > 0 ? text : "", key);
         return 422;
     }
     if (!room_broker) {
@@ -138,20 +147,26 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
              tm.tm_sec);
     struct buf msg = BUF_INIT;
     page_append_room_message(&msg, text, strlen(text), when);
+    struct broker_new_event ev = { "message", buf_head(&msg),
+                                   buf_pending(&msg) };
     long long id;
-    int rc = room_broker ? broker_publish(room_broker, ROOM_CHANNEL, "message",
-                                          buf_head(&msg), buf_pending(&msg), &id)
+    size_t stored;
+    int rc = room_broker ? broker_publish_keyed(room_broker, ROOM_CHANNEL, &ev,
+                                                1, key, &id, &stored)
                          : -1;
     buf_free(&msg);
-    if (rc != 0) {
+    if (rc < 0) {
         if (room_broker)
             fprintf(stderr, "page: room: publish failed: %s\n",
                     broker_error(room_broker));
         room_reply_form(out, 503, "Not sent: the server could not store "
-                        "the message. Try again.", text);
+                        "the message. Try again.", text, key);
         return 503;
     }
-    room_reply_form(out, 200, NULL, "");
+    if (rc == 1)
+        fprintf(stderr, "page: room: form key %s was already published as "
+                "event %lld; not published again\n", key, id);
+    room_reply_form(out, 200, NULL, "", NULL);
     return 200;
 }
 

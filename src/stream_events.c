@@ -398,12 +398,51 @@ static int events_batch_add(const char *name, const char *data, size_t len,
     return 0;
 }
 
+/* Stores evs[0..n) in channel under the request's idempotency key (if
+ * any) and answers: 200 with the ids, one per line (X-Event-Id: the first;
+ * Idempotent-Replayed: true when the key had been used and nothing new was
+ * stored), or 503 when the broker failed. */
+static void events_store(struct stream_events *ev, struct fcgi_conn *conn,
+                         enum http_method method, const char *channel,
+                         const struct broker_new_event *evs, size_t n,
+                         const char *key)
+{
+    long long first;
+    size_t stored;
+    int rc = broker_publish_keyed(ev->broker, channel, evs, n, key, &first,
+                                  &stored);
+    if (rc < 0) {
+        fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",
+                n, channel, broker_error(ev->broker));
+        events_reply_error(conn, method, 503,
+                           "not stored: the broker failed; try again");
+        return;
+    }
+    if (rc == 0)
+        ev->stats.published += n;
+    else
+        fprintf(stderr, "stream: publish to %s repeated with a used "
+                "Idempotency-Key: answered event %lld, stored nothing\n",
+                channel, first);
+    struct buf out = BUF_INIT;
+    http_begin_head(&out, 200, "text/plain; charset=utf-8");
+    buf_appendf(&out, "Cache-Control: no-store\r\nX-Event-Id: %lld\r\n%s",
+                first, rc == 1 ? "Idempotent-Replayed: true\r\n" : "");
+    http_end_head(&out);
+    for (size_t i = 0; i < stored; i++)
+        buf_appendf(&out, "%lld\n", first + (long long)i);
+    (void)fcgi_conn_reply(conn, &out);
+    buf_free(&out);
+    if (rc == 0)
+        events_catch_up(ev);
+}
+
 /* POST with Content-Type: text/event-stream: every event in the body is
- * published, in order, in one transaction. Answers the ids, one per line. */
+ * published, in order, in one transaction. */
 static void events_publish_batch(struct stream_events *ev,
                                  struct fcgi_conn *conn,
                                  enum http_method method, const char *channel,
-                                 const char *body, size_t len)
+                                 const char *body, size_t len, const char *key)
 {
     struct events_batch *b = mem_calloc(1, sizeof *b);
     struct broker_new_event *evs = NULL;
@@ -418,25 +457,7 @@ static void events_publish_batch(struct stream_events *ev,
         evs[i].data = buf_head(&b->text) + b->items[i].data;
         evs[i].len = b->items[i].len;
     }
-    long long first;
-    if (broker_publish_many(ev->broker, channel, evs, b->n, &first) != 0) {
-        fprintf(stderr, "stream: batch publish to %s failed: %s\n", channel,
-                broker_error(ev->broker));
-        events_reply_error(conn, method, 503,
-                           "not stored: the broker failed; try again");
-        goto done;
-    }
-    ev->stats.published += b->n;
-    struct buf out = BUF_INIT;
-    http_begin_head(&out, 200, "text/plain; charset=utf-8");
-    buf_appendf(&out, "Cache-Control: no-store\r\nX-Event-Id: %lld\r\n",
-                first);
-    http_end_head(&out);
-    for (size_t i = 0; i < b->n; i++)
-        buf_appendf(&out, "%lld\n", first + (long long)i);
-    (void)fcgi_conn_reply(conn, &out);
-    buf_free(&out);
-    events_catch_up(ev);
+    events_store(ev, conn, method, channel, evs, b->n, key);
 done:
     free(evs);
     buf_free(&b->text);
@@ -469,6 +490,13 @@ static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
                            "bad event name: use 1-64 of A-Z a-z 0-9 _ - . :");
         return;
     }
+    /* Same characters as an event name: nothing to escape in logs. */
+    const char *key = fcgi_conn_param(conn, "HTTP_IDEMPOTENCY_KEY");
+    if (key && !query_event_valid(key)) {
+        events_reply_error(conn, method, 400, "bad Idempotency-Key: use "
+                           "1-64 of A-Z a-z 0-9 _ - . :");
+        return;
+    }
     size_t len;
     int too_large;
     const char *body = fcgi_conn_body(conn, &len, &too_large);
@@ -484,26 +512,11 @@ static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
     }
     const char *type = fcgi_conn_param(conn, "CONTENT_TYPE");
     if (type && strncmp(type, "text/event-stream", 17) == 0) {
-        events_publish_batch(ev, conn, method, channel, body, len);
+        events_publish_batch(ev, conn, method, channel, body, len, key);
         return;
     }
-    long long id;
-    if (broker_publish(ev->broker, channel, event, body, len, &id) != 0) {
-        fprintf(stderr, "stream: publish to %s failed: %s\n", channel,
-                broker_error(ev->broker));
-        events_reply_error(conn, method, 503,
-                           "not stored: the broker failed; try again");
-        return;
-    }
-    ev->stats.published++;
-    struct buf out = BUF_INIT;
-    http_begin_head(&out, 200, "text/plain; charset=utf-8");
-    buf_appendf(&out, "Cache-Control: no-store\r\nX-Event-Id: %lld\r\n", id);
-    http_end_head(&out);
-    buf_appendf(&out, "%lld\n", id);
-    (void)fcgi_conn_reply(conn, &out);
-    buf_free(&out);
-    events_catch_up(ev);
+    struct broker_new_event one = { event, body, len };
+    events_store(ev, conn, method, channel, &one, 1, key);
 }
 
 int stream_events_match(const char *path)

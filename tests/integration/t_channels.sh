@@ -98,6 +98,45 @@ wait_for res3 "^id: $r6\$"
 sub_stop res3
 expect_eq "?lastEventId= resumes the same way" "$r5 $r6" "$(ids res3)"
 
+# --- Idempotency-Key: a publish sent again with its key is stored once
+k1=$(curl -s --max-time 5 -H 'Idempotency-Key: order-17:a' --data-binary first "$BASE_URL/events/idem")
+expect_eq "a repeated publish with the same Idempotency-Key is 200" 200 \
+    "$(status -H 'Idempotency-Key: order-17:a' --data-binary again "$BASE_URL/events/idem")"
+expect_eq "... answering the first publish's id" "$k1" "$(cat "$OUT_DIR/last.body")"
+check "... and says it was a replay" grep -qi '^Idempotent-Replayed: true' "$OUT_DIR/last.head"
+check "... with a log line" wait_for_log "repeated with a used Idempotency-Key: answered event $k1" 2
+k2=$(curl -s --max-time 5 -H 'Idempotency-Key: order-18' --data-binary second "$BASE_URL/events/idem")
+check "another key is another event" test "$k2" -gt "$k1"
+expect_eq "a bad Idempotency-Key is 400" 400 "$(status -H 'Idempotency-Key: a b' -d x "$BASE_URL/events/idem")"
+check "... with a plain-text reason" grep -q 'bad Idempotency-Key' "$OUT_DIR/last.body"
+printf 'data: b1\n\ndata: b2\n' > "$OUT_DIR/kbatch.txt"
+kb=$(curl -s --max-time 5 -H 'Idempotency-Key: batch-1' -H 'Content-Type: text/event-stream' \
+    --data-binary @"$OUT_DIR/kbatch.txt" "$BASE_URL/events/idem" | tr '\n' ' ')
+kb2=$(curl -s --max-time 5 -H 'Idempotency-Key: batch-1' -H 'Content-Type: text/event-stream' \
+    --data-binary @"$OUT_DIR/kbatch.txt" "$BASE_URL/events/idem" | tr '\n' ' ')
+expect_eq "a repeated keyed batch answers the same two ids" "$kb" "$kb2"
+sub_start idem "$BASE_URL/events/idem?lastEventId=0"
+wait_for idem "^data: b2\$"
+sub_stop idem
+expect_eq "the channel holds each keyed publish once" "first second b1 b2" \
+    "$(grep '^data: ' "$OUT_DIR/idem" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//')"
+# The room form carries a key; the same form posted twice is one message.
+curl -s --max-time 5 "$BASE_URL/room" > "$OUT_DIR/room.html"
+rkey=$(grep -o 'name="key" value="[0-9a-f]*"' "$OUT_DIR/room.html" | cut -d'"' -f4)
+expect_eq "the room form has a 32-hex-digit key" 32 "${#rkey}"
+for t in 1 2; do
+    expect_eq "room post $t with the same key answers 200" 200 \
+        "$(status -d "text=twice+sent&key=$rkey" "$BASE_URL/room/messages")"
+done
+check "... the answer is a fresh form with a new key" bash -c \
+    "grep -o 'name=\"key\" value=\"[0-9a-f]*\"' '$OUT_DIR/last.body' | grep -qv '$rkey'"
+sub_start room "$BASE_URL/events/room?lastEventId=0"
+sleep 1
+sub_stop room
+expect_eq "... and the room got the message once" 1 "$(grep -c 'twice sent' "$OUT_DIR/room")"
+expect_eq "a room post with a malformed key is 422" 422 \
+    "$(status -d 'text=hi&key=a%20b' "$BASE_URL/room/messages")"
+
 # --- history bound (SSELIGHT_HISTORY=5) and the missed event
 h1=$(publish hist "h1")
 for i in 2 3 4 5 6 7 8; do last=$(publish hist "h$i"); done

@@ -843,6 +843,53 @@ START_TEST(test_publish_many)
 }
 END_TEST
 
+/* Idempotency keys: a publish repeated with its key stores nothing and
+ * answers the first publish's ids; keys are per channel; a key is
+ * forgotten once its event has been dropped by the history bound. */
+START_TEST(test_publish_keyed)
+{
+    struct broker *b = open_ok(tmpdir_test, 3);
+    const struct broker_new_event one = { "e", "first", 5 };
+    const struct broker_new_event again = { "e", "other data", 10 };
+    long long id = -1, id2 = -1;
+    size_t n = 99;
+    ck_assert_int_eq(broker_publish_keyed(b, "k", &one, 1, "key-1", &id, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(broker_publish_keyed(b, "k", &again, 1, "key-1", &id2, &n), 1);
+    ck_assert_int_eq(id2, id);
+    ck_assert_uint_eq(n, 1);
+    static struct got g;
+    const char *const ch[] = { "k" };
+    ck_assert_int_eq(read_into(b, 0, ch, 1, 100, &g), 1);
+    ck_assert_str_eq(g.ev[0].data, "first");
+    /* The same key in another channel is another publish. */
+    long long other = -1;
+    ck_assert_int_eq(broker_publish_keyed(b, "k2", &one, 1, "key-1", &other, &n), 0);
+    ck_assert_int_gt(other, id);
+    /* Without a key, nothing is deduplicated. */
+    long long a, c;
+    ck_assert_int_eq(broker_publish_keyed(b, "k", &one, 1, NULL, &a, &n), 0);
+    ck_assert_int_eq(broker_publish_keyed(b, "k", &one, 1, NULL, &c, &n), 0);
+    ck_assert_int_eq(c, a + 1);
+    /* A keyed batch: the replay answers all of its ids. */
+    const struct broker_new_event two[2] = { { "x", "1", 1 }, { "y", "2", 1 } };
+    long long first = -1, first2 = -1;
+    ck_assert_int_eq(broker_publish_keyed(b, "k", two, 2, "batch", &first, &n), 0);
+    ck_assert_int_eq(broker_publish_keyed(b, "k", two, 1, "batch", &first2, &n), 1);
+    ck_assert_int_eq(first2, first);
+    ck_assert_uint_eq(n, 2);
+    /* History 3: "k" now holds a, c and the batch minus the oldest; the
+     * event of key-1 is gone, so key-1 stores again. */
+    long long id3 = -1;
+    ck_assert_int_eq(broker_publish_keyed(b, "k", &again, 1, "key-1", &id3, &n), 0);
+    ck_assert_int_gt(id3, first + 1);
+    ck_assert_int_eq(read_into(b, 0, ch, 1, 100, &g), 3);
+    ck_assert_str_eq(g.ev[2].data, "other data");
+    got_free(&g);
+    broker_close(b);
+}
+END_TEST
+
 Suite *make_broker_suite(void)
 {
     Suite *s = suite_create("broker");
@@ -864,6 +911,7 @@ Suite *make_broker_suite(void)
     tcase_add_test(tc, test_last_id_after_pruning);
     tcase_add_test(tc, test_reopen);
     tcase_add_test(tc, test_publish_many);
+    tcase_add_test(tc, test_publish_keyed);
     suite_add_tcase(s, tc);
 
     TCase *pr = tcase_create("processes");

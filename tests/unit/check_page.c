@@ -414,21 +414,48 @@ static const char *xss_escaped[] = {
     "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;",
 };
 
+/* The value of the form's hidden key input, copied into key (or ""). */
+static void form_key(const char *form, char key[80])
+{
+    const char *at = strstr(form, "<input type=\"hidden\" name=\"key\" value=\"");
+    key[0] = '\0';
+    if (!at)
+        return;
+    at += strlen("<input type=\"hidden\" name=\"key\" value=\"");
+    size_t n = strcspn(at, "\"");
+    if (n < 80) {
+        memcpy(key, at, n);
+        key[n] = '\0';
+    }
+}
+
 START_TEST(test_room_form_empty)
 {
     struct buf b = BUF_INIT;
-    page_append_room_form(&b, NULL, "");
-    ck_assert_str_eq(buf_head(&b),
+    page_append_room_form(&b, NULL, "", NULL);
+    char key[80];
+    form_key(buf_head(&b), key);
+    /* A new form gets a fresh random key: 32 lowercase hex digits. */
+    ck_assert_uint_eq(strlen(key), PAGE_FORM_KEY_LEN);
+    ck_assert_uint_eq(strspn(key, "0123456789abcdef"), PAGE_FORM_KEY_LEN);
+    char want[600];
+    snprintf(want, sizeof want,
         "<form id=\"room-form\" hx-post=\"/room/messages\" hx-target=\"this\" "
         "hx-swap=\"outerHTML\">\n"
         "<label for=\"room-text\">Message</label>\n"
         "<input name=\"text\" maxlength=\"500\" required autocomplete=\"off\" "
         "id=\"room-text\">\n"
+        "<input type=\"hidden\" name=\"key\" value=\"%s\">\n"
         "<button type=\"submit\">Send</button>\n"
-        "</form>\n");
+        "</form>\n", key);
+    ck_assert_str_eq(buf_head(&b), want);
+    /* NULL text is the same as "", but the key is new each time. */
     struct buf n = BUF_INIT;
-    page_append_room_form(&n, NULL, NULL);
-    ck_assert_str_eq(buf_head(&n), buf_head(&b));
+    page_append_room_form(&n, NULL, NULL, NULL);
+    char key2[80];
+    form_key(buf_head(&n), key2);
+    ck_assert_uint_eq(strlen(key2), PAGE_FORM_KEY_LEN);
+    ck_assert_str_ne(key, key2);
     buf_free(&b);
     buf_free(&n);
 }
@@ -437,13 +464,16 @@ END_TEST
 START_TEST(test_room_form_error_and_text)
 {
     struct buf b = BUF_INIT;
-    page_append_room_form(&b, "message too long", "hello & bye");
+    page_append_room_form(&b, "message too long", "hello & bye", "k-1");
     const char *s = buf_head(&b);
     ck_assert(starts_with(s, "<form id=\"room-form\" "));
     ck_assert(strstr(s, "<p class=\"form-error\" id=\"room-error\" "
                         "role=\"alert\">message too long</p>\n") != NULL);
     ck_assert(strstr(s, " aria-invalid=\"true\"") != NULL);
     ck_assert(strstr(s, " value=\"hello &amp; bye\">") != NULL);
+    /* A form answered with an error keeps the key it was sent with. */
+    ck_assert(strstr(s, "<input type=\"hidden\" name=\"key\" value=\"k-1\">\n")
+              != NULL);
     /* The error comes before the input. */
     ck_assert(strstr(s, "form-error") < strstr(s, "<input "));
     ck_assert(strstr(s, "</form>\n") != NULL);
@@ -455,9 +485,10 @@ START_TEST(test_room_form_escapes)
 {
     for (size_t i = 0; i < 2; i++) {
         struct buf b = BUF_INIT;
-        page_append_room_form(&b, xss[i], xss[i]);
+        page_append_room_form(&b, xss[i], xss[i], xss[i]);
         const char *s = buf_head(&b);
-        ck_assert_uint_eq(count_of(s, xss_escaped[i]), 2); /* error and value */
+        /* error, value and key */
+        ck_assert_uint_eq(count_of(s, xss_escaped[i]), 3);
         ck_assert(strstr(s, "<script") == NULL);
         ck_assert(strstr(s, "<img") == NULL);
         ck_assert(strstr(s, "\"><") == NULL);
