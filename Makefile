@@ -16,12 +16,13 @@ ASAN     := $(BUILD)/asan
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
 PAGE     := mem buf html http utf8 query notify broker page
-STREAM   := mem buf sse html http utf8 query auth chan_index demo notify broker fcgi_proto fcgi_reader loop fcgi_conn stream_reply stream_events stream_app
+STREAM   := mem buf sse html http utf8 query auth subtoken chan_index demo notify broker fcgi_proto fcgi_reader loop fcgi_conn stream_reply stream_events stream_app
 PUB      := mem buf utf8 query notify broker
-CORE     := mem buf sse html http utf8 query auth chan_index demo notify broker page fcgi_proto fcgi_reader loop
+TOKEN    := mem buf utf8 query subtoken
+CORE     := mem buf sse html http utf8 query auth subtoken chan_index demo notify broker page fcgi_proto fcgi_reader loop
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_query \
-            check_utf8 check_broker check_notify check_auth check_chan_index check_tmpdir \
+            check_utf8 check_broker check_notify check_auth check_subtoken check_chan_index check_tmpdir \
             check_main
 
 CORE_O   := $(CORE:%=$(OBJ)/%.o)
@@ -37,7 +38,7 @@ VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
 all: build
 
-build: cgi-bin/index.fcgi cgi-bin/stream.fcgi cgi-bin/sselight-pub $(VENDOR)
+build: cgi-bin/index.fcgi cgi-bin/stream.fcgi cgi-bin/sselight-pub cgi-bin/sselight-token $(VENDOR)
 
 run:
 	@tools/setup-deps.sh run
@@ -73,11 +74,15 @@ cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 
 cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lcrypto
 
 cgi-bin/sselight-pub: $(OBJ)/pub_main.o $(PUB_O)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3
+
+cgi-bin/sselight-token: $(OBJ)/token_main.o $(TOKEN:%=$(OBJ)/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ -lcrypto
 
 $(OBJ)/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -88,7 +93,7 @@ $(OBJ)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit: $(UNIT_O) $(CORE_O)
-	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3
+	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lcrypto
 
 # The same tests built with AddressSanitizer and UBSan.
 $(ASAN)/%.o: src/%.c
@@ -100,7 +105,7 @@ $(ASAN)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit_asan: $(UNIT:%=$(ASAN)/%.o) $(CORE:%=$(ASAN)/%.o)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lcrypto
 
 # Sanitized responders, for running the integration tests under ASan/UBSan.
 $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
@@ -109,7 +114,7 @@ $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
 
 $(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lcrypto
 
 # Client libraries: exact versions from package-lock.json, served same-origin.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -126,5 +131,7 @@ www/vendor/sse.min.js: node_modules/.package-lock.json
 
 clean:
 	rm -rf $(BUILD) cgi-bin www/vendor
+
+include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(OBJ)/*.d $(ASAN)/*.d)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include "auth.h"
 #include "broker.h"
@@ -16,6 +17,7 @@
 #include "sse.h"
 #include "stream_reply.h"
 #include "stream_slot.h"
+#include "subtoken.h"
 #include "utf8.h"
 
 #define EVENTS_FANOUT_BATCH 512
@@ -47,6 +49,7 @@ struct stream_events {
     unsigned heartbeat_ms;
     size_t max_subscribers, max_channel_subscribers;
     char token[EVENTS_TOKEN_MAX];  /* "" when none is configured */
+    char secret[EVENTS_TOKEN_MAX]; /* private-channel secret, "" if none */
     long long fanned_upto;         /* highest id fanned out */
     struct events_sub *subs;       /* all, for heartbeats */
     struct stream_events_stats stats;
@@ -200,6 +203,51 @@ static int events_parse_channels(struct events_request *r, const char *path,
     return 0;
 }
 
+/* NULL when every private channel of r is covered by one of the request's
+ * token= parameters; otherwise the reason for a 403. */
+static const char *events_check_private(const struct stream_events *ev,
+                                        const struct events_request *r,
+                                        const char *query)
+{
+    for (size_t i = 0; i < r->nch; i++) {
+        if (!subtoken_channel_private(r->channels[i]))
+            continue;
+        if (ev->secret[0] == '\0')
+            return "forbidden: private channels are not enabled on this "
+                   "server (SSELIGHT_SUBSCRIBE_SECRET)";
+        enum subtoken_result best = SUBTOKEN_MALFORMED;
+        int tokens = 0;
+        size_t pos = 0, kn, vn;
+        const char *k, *v;
+        char token[SUBTOKEN_MAX];
+        while (best != SUBTOKEN_OK &&
+               query_next(query, &pos, &k, &kn, &v, &vn)) {
+            if (kn != 5 || memcmp(k, "token", 5) != 0)
+                continue;
+            tokens++;
+            if (query_decode(v, vn, 0, token, sizeof token) < 0)
+                continue;
+            enum subtoken_result got = subtoken_check(ev->secret,
+                                                      r->channels[i], token,
+                                                      time(NULL));
+            /* Report the most telling failure: expired beats wrong beats
+             * malformed. */
+            if (got == SUBTOKEN_OK || got == SUBTOKEN_EXPIRED ||
+                (got == SUBTOKEN_WRONG && best == SUBTOKEN_MALFORMED))
+                best = got;
+        }
+        if (tokens == 0)
+            return "forbidden: a private- channel needs ?token= (see README, "
+                   "Private channels)";
+        if (best != SUBTOKEN_OK)
+            return best == SUBTOKEN_EXPIRED ? "forbidden: token expired"
+                 : best == SUBTOKEN_WRONG ? "forbidden: token not valid for "
+                                            "this channel"
+                 : "forbidden: malformed token: expected EXPIRES.HMAC";
+    }
+    return NULL;
+}
+
 /* 0 when the subscription fits the caps; otherwise the reason. */
 static const char *events_check_caps(const struct stream_events *ev,
                                      const struct events_request *r)
@@ -285,6 +333,10 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
             return;
         }
         history = (unsigned)h;
+    }
+    if ((why = events_check_private(ev, &r, query)) != NULL) {
+        events_reply_error(conn, method, 403, why);
+        return;
     }
     if ((why = events_check_caps(ev, &r)) != NULL) {
         ev->stats.refused_cap++;
@@ -555,6 +607,17 @@ struct stream_events *stream_events_new(struct loop *loop,
             return NULL;
         }
         strcpy(ev->token, c->publish_token);
+    }
+    if (c->subscribe_secret) {
+        if (strlen(c->subscribe_secret) >= sizeof ev->secret ||
+            strlen(c->subscribe_secret) < SUBTOKEN_SECRET_MIN) {
+            snprintf(err, errlen, "SSELIGHT_SUBSCRIBE_SECRET must be %d to "
+                     "%zu characters", SUBTOKEN_SECRET_MIN,
+                     sizeof ev->secret - 1);
+            free(ev);
+            return NULL;
+        }
+        strcpy(ev->secret, c->subscribe_secret);
     }
     ev->broker = broker_open(c->data_dir, c->history, err, errlen);
     if (!ev->broker) {

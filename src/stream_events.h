@@ -23,6 +23,7 @@
 struct stream_events_config {
     const char *data_dir;       /* where the broker lives */
     const char *publish_token;  /* NULL: publishing only from loopback */
+    const char *subscribe_secret; /* signs private-* tokens; NULL: none */
     unsigned history;           /* events kept per channel (0: default) */
     unsigned heartbeat_ms;      /* 0: EVENTS_HEARTBEAT_MS */
     size_t max_subscribers;     /* in this process; past it 503 (0: no cap) */

@@ -174,6 +174,9 @@ int main(void)
     };
     if (events.publish_token && !*events.publish_token)
         events.publish_token = NULL;
+    events.subscribe_secret = getenv("SSELIGHT_SUBSCRIBE_SECRET");
+    if (events.subscribe_secret && !*events.subscribe_secret)
+        events.subscribe_secret = NULL;
     char err[512];
     g_main.app = stream_app_new(g_main.loop, &events, err, sizeof err);
     if (!g_main.app) {

@@ -9,9 +9,9 @@ target=${1:-run}
 
 # Package lists per target. A command found on PATH counts as installed
 # (node and npm often come from NodeSource rather than Debian's packages).
-build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev"
+build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
-test_pkgs="$run_pkgs check curl chromium"
+test_pkgs="$run_pkgs check curl chromium openssl"
 bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox"
 
 case "$target" in
@@ -30,6 +30,7 @@ command_for_pkg() {
         make) echo make ;;
         pkg-config) echo pkg-config ;;
         curl) echo curl ;;
+        openssl) echo openssl ;;
         lighttpd) echo lighttpd ;;
         chromium) echo chromium ;;
         nginx) echo nginx ;;

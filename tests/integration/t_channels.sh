@@ -183,6 +183,11 @@ sub_stop cli
 check "... and the subscriber gets the event" \
     grep -qz $'event: cron\nid: '"$pid_cli"$'\ndata: from\ndata: the shell' "$OUT_DIR/cli"
 
+# --- private channels without a configured secret: refused
+expect_eq "a private- channel without SSELIGHT_SUBSCRIBE_SECRET is 403" 403 \
+    "$(status "$BASE_URL/events/private-a")"
+check "... saying private channels are not enabled" grep -q 'not enabled' "$OUT_DIR/last.body"
+
 # --- durable: a restart keeps what was published
 server_stop
 server_start || fail "lighttpd restarts on the same data dir"
@@ -195,13 +200,53 @@ server_stop
 
 # --- publisher token: 401 without, 403 wrong, 200 right
 export SSELIGHT_PUBLISH_TOKEN=test-token-0123456789abcdef
-server_start || fail "lighttpd starts with a publish token"
+export SSELIGHT_SUBSCRIBE_SECRET=test-secret-of-at-least-32-characters
+server_start || fail "lighttpd starts with a publish token and a subscribe secret"
 expect_eq "with a token configured, no Authorization is 401" 401 "$(status -d x "$BASE_URL/events/x")"
 check "... with WWW-Authenticate: Bearer" grep -qi '^WWW-Authenticate: Bearer' "$OUT_DIR/last.head"
 expect_eq "a wrong token is 403" 403 "$(status -H 'Authorization: Bearer nope-nope-nope-nope' -d x "$BASE_URL/events/x")"
 expect_eq "the right token publishes" 200 "$(status -H "Authorization: Bearer $SSELIGHT_PUBLISH_TOKEN" -d x "$BASE_URL/events/x")"
+
+# --- private channels: a signed, expiring token per channel
+# otoken CHANNEL EXPIRES: a token made with openssl, not with our code
+otoken() {
+    printf '%s.%s' "$2" "$(printf 'sselight-subscribe\n%s\n%s' "$2" "$1" \
+        | openssl dgst -sha256 -hmac "$SSELIGHT_SUBSCRIBE_SECRET" -r | cut -d' ' -f1)"
+}
+tok=$("$ROOT/cgi-bin/sselight-token" -t 600 private-a)
+expect_eq "sselight-token's token is the documented HMAC (openssl agrees)" \
+    "$(otoken private-a "${tok%%.*}")" "$tok"
+expect_eq "a private channel without a token is 403" 403 "$(status "$BASE_URL/events/private-a")"
+check "... with a plain-text reason" grep -q 'needs ?token=' "$OUT_DIR/last.body"
+check "... and a log line" wait_for_log 'stream: 403 for GET /events/private-a' 2
+sub_start priv "$BASE_URL/events/private-a?token=$tok"
+sleep 0.5
+pid1=$(curl -s --max-time 5 -H "Authorization: Bearer $SSELIGHT_PUBLISH_TOKEN" --data-binary secret-news "$BASE_URL/events/private-a")
+wait_for priv "^id: $pid1\$"
+sub_stop priv
+check "with a valid token the subscriber gets the channel's events" grep -q '^data: secret-news$' "$OUT_DIR/priv"
+expect_eq "an openssl-made token with a future expiry is accepted" 200 \
+    "$(status -I --max-time 2 "$BASE_URL/events/private-a?token=$(otoken private-a $(( $(date +%s) + 60 )))")"
+expect_eq "an expired token is 403" 403 \
+    "$(status "$BASE_URL/events/private-a?token=$(otoken private-a $(( $(date +%s) - 1 )))")"
+check "... saying it expired" grep -q 'token expired' "$OUT_DIR/last.body"
+expect_eq "another channel's token is 403" 403 "$(status "$BASE_URL/events/private-b?token=$tok")"
+check "... saying it is not valid for this channel" grep -q 'not valid for this channel' "$OUT_DIR/last.body"
+bad=${tok%?}$([ "${tok: -1}" = 0 ] && echo 1 || echo 0)
+expect_eq "a token with one hex digit changed is 403" 403 "$(status "$BASE_URL/events/private-a?token=$bad")"
+expect_eq "a later expiry with the old signature is 403" 403 \
+    "$(status "$BASE_URL/events/private-a?token=$(( ${tok%%.*} + 1000 )).${tok#*.}")"
+expect_eq "a malformed token is 403" 403 "$(status "$BASE_URL/events/private-a?token=abc")"
+expect_eq "with several channels, each private one needs its token" 403 \
+    "$(status "$BASE_URL/events?channel=news&channel=private-a&channel=private-b&token=$tok")"
+tokb=$("$ROOT/cgi-bin/sselight-token" private-b)
+expect_eq "... and with both tokens it subscribes" 200 \
+    "$(status -I --max-time 2 "$BASE_URL/events?channel=news&channel=private-a&channel=private-b&token=$tok&token=$tokb")"
+expect_eq "channels not named private- need no token" 200 "$(status -I --max-time 2 "$BASE_URL/events/news")"
+check "sselight-token refuses a channel that is not private" \
+    bash -c "! '$ROOT/cgi-bin/sselight-token' news 2>/dev/null"
 server_stop
-unset SSELIGHT_PUBLISH_TOKEN
+unset SSELIGHT_PUBLISH_TOKEN SSELIGHT_SUBSCRIBE_SECRET
 
 # --- two stream-responder processes: every subscriber gets every event once
 export SSELIGHT_STREAM_PROCS=2

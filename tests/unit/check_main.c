@@ -21,6 +21,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, make_fcgi_reader_suite());
     srunner_add_suite(sr, make_loop_suite());
     srunner_add_suite(sr, make_auth_suite());
+    srunner_add_suite(sr, make_subtoken_suite());
     srunner_add_suite(sr, make_chan_index_suite());
     srunner_add_suite(sr, make_query_suite());
     srunner_add_suite(sr, make_utf8_suite());

@@ -16,6 +16,7 @@ Suite *make_fcgi_proto_suite(void);
 Suite *make_fcgi_reader_suite(void);
 Suite *make_loop_suite(void);
 Suite *make_auth_suite(void);
+Suite *make_subtoken_suite(void);
 Suite *make_chan_index_suite(void);
 Suite *make_query_suite(void);
 Suite *make_utf8_suite(void);
