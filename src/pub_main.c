@@ -1,8 +1,9 @@
 /* pub_main: sselight-pub, the command-line publisher for scripts and cron
  * jobs. It writes to the broker directly (no HTTP, no token: access to the
  * data directory is the permission) and wakes every subscriber process.
- *   sselight-pub [-d DATA_DIR] [-e EVENT] CHANNEL [DATA]
- * DATA defaults to standard input. Prints the event id. */
+ *   sselight-pub [-d DATA_DIR] [-e EVENT] [-k KEY] CHANNEL [DATA]
+ * DATA defaults to standard input. Prints the event id. With -k, a repeat
+ * of the same KEY in the channel stores nothing and prints the first id. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,12 @@
 static int pub_usage(void)
 {
     fprintf(stderr,
-            "usage: sselight-pub [-d DATA_DIR] [-e EVENT] CHANNEL [DATA]\n"
+            "usage: sselight-pub [-d DATA_DIR] [-e EVENT] [-k KEY] CHANNEL [DATA]\n"
             "  publishes DATA (or standard input) to CHANNEL; prints its id\n"
             "  DATA_DIR: default $SSELIGHT_DATA_DIR, else ./var\n"
-            "  EVENT: the SSE event name, default \"message\"\n");
+            "  EVENT: the SSE event name, default \"message\"\n"
+            "  KEY: idempotency key; publishing the same KEY again stores\n"
+            "       nothing and prints the first id\n");
     return 2;
 }
 
@@ -53,11 +56,13 @@ int main(int argc, char **argv)
 {
     const char *dir = getenv("SSELIGHT_DATA_DIR");
     const char *event = "message";
+    const char *key = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "d:e:h")) != -1) {
+    while ((opt = getopt(argc, argv, "d:e:k:h")) != -1) {
         switch (opt) {
         case 'd': dir = optarg; break;
         case 'e': event = optarg; break;
+        case 'k': key = optarg; break;
         default: return pub_usage();
         }
     }
@@ -72,6 +77,11 @@ int main(int argc, char **argv)
     if (!query_event_valid(event)) {
         fprintf(stderr, "sselight-pub: bad event name '%s': use 1-64 of "
                         "A-Z a-z 0-9 _ - . :\n", event);
+        return 2;
+    }
+    if (key && !query_event_valid(key)) {
+        fprintf(stderr, "sselight-pub: bad key '%s': use 1-64 of "
+                        "A-Z a-z 0-9 _ - . :\n", key);
         return 2;
     }
     static char data[PUB_DATA_MAX + 1];
@@ -98,8 +108,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "sselight-pub: %s\n", err);
         return 1;
     }
+    struct broker_new_event ev = { event, data, (size_t)len };
     long long id;
-    int rc = broker_publish(b, channel, event, data, (size_t)len, &id);
+    size_t stored;
+    int rc = broker_publish_keyed(b, channel, &ev, 1, key, &id, &stored);
+    if (rc == 1) {
+        fprintf(stderr, "sselight-pub: key %s was already published as "
+                        "event %lld; not stored again\n", key, id);
+        rc = 0;
+    }
     if (rc != 0)
         fprintf(stderr, "sselight-pub: not stored: %s\n", broker_error(b));
     else

@@ -182,6 +182,9 @@ wait_for cli "^id: $pid_cli\$"
 sub_stop cli
 check "... and the subscriber gets the event" \
     grep -qz $'event: cron\nid: '"$pid_cli"$'\ndata: from\ndata: the shell' "$OUT_DIR/cli"
+k_cli=$("$ROOT/cgi-bin/sselight-pub" -k nightly-2026-11-25 cli "report" 2>/dev/null)
+expect_eq "sselight-pub -k with a used key prints the first id" "$k_cli" \
+    "$("$ROOT/cgi-bin/sselight-pub" -k nightly-2026-11-25 cli "report again" 2>/dev/null)"
 
 # --- private channels without a configured secret: refused
 expect_eq "a private- channel without SSELIGHT_SUBSCRIBE_SECRET is 403" 403 \
