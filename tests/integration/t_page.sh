@@ -66,5 +66,24 @@ check "405 has a short plain-text reason" \
     bash -c "grep -qi 'text/plain' '$OUT_DIR/post.h' && grep -q 'method not allowed' '$OUT_DIR/post.b'"
 check "the page responder logged the 405" wait_for_log "page: 405 for POST /" 2
 
+# --- the FastCGI sockets: only the server's user may reach them. libfcgi
+# trusts its peer (a crafted params record can crash it), so nothing but
+# the web server may connect.
+run_dir=$SERVER_TMP/run
+expect_eq "the socket directory is mode 700" 700 "$(stat -c %a "$run_dir")"
+expect_eq "... owned by the server's user" "$(id -u)" "$(stat -c %u "$run_dir")"
+socks=$(find "$run_dir" -type s | wc -l)
+check "... and holds the responders' sockets ($socks)" test "$socks" -ge 2
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+    sock=$(find "$run_dir" -type s | head -n1)
+    out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups node -e '
+        const s = require("net").connect(process.argv[1]);
+        s.on("connect", () => { console.log("connected"); process.exit(0); });
+        s.on("error", (e) => { console.log(e.code); process.exit(0); });' "$sock" 2>&1)
+    expect_eq "another user cannot connect to a responder's socket" EACCES "$out"
+else
+    pass "# SKIP another user cannot connect (needs root to switch users)"
+fi
+
 check "lighttpd and both responders stop on SIGTERM" server_stop
 harness_finish
