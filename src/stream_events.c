@@ -374,6 +374,15 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
     ev->subs = s;
     ev->stats.subscribers++;
 
+    long long last;
+    if (resume >= 0 && broker_last_id(ev->broker, &last) == 0 && resume > last) {
+        /* An id this store never gave out (a store that was reset, or a
+         * made-up id): waiting for ids to pass it would hide every new
+         * event from this client, so it gets the live ones from here. */
+        fprintf(stderr, "stream: Last-Event-ID %lld is past the last id %lld "
+                "of this store: resuming from %lld\n", resume, last, last);
+        resume = last;
+    }
     if (resume >= 0) {
         start = resume;
         events_send_missed(s, &r, resume);

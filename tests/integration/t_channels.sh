@@ -149,6 +149,15 @@ check "... naming the channel and the id it resumed from" \
     grep -q "^data: {\"channel\":\"hist\",\"last_event_id\":$h1,\"missed_through\":" "$OUT_DIR/hist"
 expect_eq "... then the 5 kept events" 5 "$(grep -c '^id: ' "$OUT_DIR/hist")"
 
+# --- a Last-Event-ID this store never gave out: live events from now on
+sub_start ahead "$BASE_URL/events/ahead" -H 'Last-Event-ID: 9000000000000'
+sleep 0.5
+a1=$(publish ahead "after-reset")
+wait_for ahead "^id: $a1\$"
+sub_stop ahead
+check "a Last-Event-ID past the store's last id still gets new events" grep -q '^data: after-reset$' "$OUT_DIR/ahead"
+check "... and the responder logs it" wait_for_log 'Last-Event-ID 9000000000000 is past the last id' 2
+
 # --- bad input: status, plain reason, log line
 expect_eq "bad channel name is 400" 400 "$(status "$BASE_URL/events/bad%20name")"
 check "... with a plain-text reason" grep -q 'bad channel name' "$OUT_DIR/last.body"
