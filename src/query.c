@@ -28,11 +28,11 @@ long query_decode(const char *s, size_t n, int plus_is_space, char *out,
                 return -1;
             c = (char)(hi << 4 | lo);
             i += 2;
-            if (c == '\0')
-                return -1;
         } else if (c == '+' && plus_is_space) {
             c = ' ';
         }
+        if (c == '\0')
+            return -1; /* decoded or raw: out would end early */
         if (o + 1 >= outsz)
             return -1;
         out[o++] = c;

@@ -109,7 +109,11 @@ long sse_parse(const char *s, size_t n, sse_event_fn *fn, void *arg)
     long count = 0;
     size_t line = 0;
     int rc = 0;
-    for (size_t i = 0; i <= n && rc == 0; i++) {
+    /* The stream may start with a UTF-8 byte order mark, not part of the
+     * first line (WHATWG: stream = [ bom ] *event). */
+    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        line = 3;
+    for (size_t i = line; i <= n && rc == 0; i++) {
         if (i < n && s[i] != '\r' && s[i] != '\n')
             continue;
         if (i == n && line == n)

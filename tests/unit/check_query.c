@@ -1,7 +1,7 @@
 /* check_query: the contract of query.h. query_decode percent-decodes (hex
  * digits of either case), turns '+' into ' ' only in form mode, and refuses
- * a truncated or non-hex escape, a decoded NUL, or output that does not fit
- * with its NUL. query_next walks "k=v&..." pieces raw, skipping empty ones;
+ * a truncated or non-hex escape, a decoded or raw NUL, or output that does
+ * not fit with its NUL. query_next walks "k=v&..." pieces raw, skipping empty ones;
  * a piece without '=' has an empty value. query_get compares decoded keys,
  * returns the first match decoded in form mode. Channel names are 1..64 of
  * [A-Za-z0-9_.-] except "." and ".."; event names also allow ':'. Ids are
@@ -56,6 +56,11 @@ static const struct decode_case decode_cases[] = {
     { S("% 41"), 1, 16, -1, NULL },
     { S("%00"), 1, 16, -1, NULL },
     { S("a%00b"), 0, 16, -1, NULL },
+    /* A raw NUL inside n is refused like a decoded one: copied, it made the
+     * string end early while the length said otherwise (found by
+     * tests/fuzz/fuzz_query). */
+    { S("a\0b"), 1, 16, -1, NULL },
+    { S("\0"), 0, 16, -1, NULL },
     { S("abc"), 1, 3, -1, NULL },       /* no room for the NUL */
     { S("abc"), 1, 4, 3, "abc" },       /* exact fit */
     { S("%41%42"), 1, 2, -1, NULL },

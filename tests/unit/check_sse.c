@@ -483,6 +483,14 @@ static const struct {
     { "\n\n\ndata: a\n\n\n\n", 1, "message=a" },
     { "", 0, "" },
     { "event: e\ndata: a\n\ndata: b\n\n", 2, "e=a|message=b" },
+    /* One leading UTF-8 BOM is not part of the first line (WHATWG); before
+     * this, "event: a" was an unknown field and the event came out as
+     * "message" (found by tests/fuzz/fuzz_sse). Only one BOM is dropped. */
+    { "\xEF\xBB\xBF" "event: a\ndata: x\n\n", 1, "a=x" },
+    { "\xEF\xBB\xBF" "data: x", 1, "message=x" },
+    { "\xEF\xBB\xBF", 0, "" },
+    { "\xEF\xBB\xBF\xEF\xBB\xBF" "data: x\n\n", 0, "" },
+    { "data: \xEF\xBB\xBFx\n\n", 1, "message=\xEF\xBB\xBFx" },
 };
 
 START_TEST(test_parse_table)
