@@ -11,7 +11,7 @@ target=${1:-run}
 # (node and npm often come from NodeSource rather than Debian's packages).
 build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
-test_pkgs="$run_pkgs check curl chromium openssl"
+test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev"
 bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox"
 
 case "$target" in
@@ -27,6 +27,7 @@ command_for_pkg() {
         nodejs) echo node ;;
         npm) echo npm ;;
         gcc) echo gcc ;;
+        clang) echo clang ;;
         make) echo make ;;
         pkg-config) echo pkg-config ;;
         curl) echo curl ;;
