@@ -17,6 +17,24 @@ export SSELIGHT_STREAM_OUT_MAX=1048576
 export SSELIGHT_MAX_CHANNEL_SUBSCRIBERS=100
 server_start || { fail "lighttpd starts"; harness_finish; exit 1; }
 
+# --- request bounds in lighttpd.conf. A slow-loris client (half a request
+# line, then nothing) is timed in the background while the rest runs:
+# lighttpd drops it after server.max-read-idle (20 s).
+(
+    t0=$EPOCHREALTIME
+    exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'GET /events/slow HTTP/1.1\r\nHost: 127.0.0.1\r\n' >&4
+    timeout 40 cat <&4 >/dev/null
+    awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", b - a }'
+) > "$OUT_DIR/slowloris.txt" 2>&1 &
+slow_pid=$!
+head -c 200000 /dev/zero | tr '\0' 'a' > "$OUT_DIR/200k.txt"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --data-binary @"$OUT_DIR/200k.txt" "$BASE_URL/events/x")
+expect_eq "a body over server.max-request-size (128 KiB) is 413 from lighttpd" 413 "$code"
+check "... logged by lighttpd" wait_for_log 'request-size too long: 200000 -> 413' 2
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "X-Pad: $(head -c 9000 /dev/zero | tr '\0' 'a')" "$BASE_URL/events/x")
+expect_eq "request headers over 8 KiB are 431" 431 "$code"
+
 # --- heartbeats at the configured interval
 curl -sN --max-time 2.2 "$BASE_URL/events/quiet" | while IFS= read -r line; do
     printf '%s %s\n' "$EPOCHREALTIME" "$line"
@@ -80,6 +98,11 @@ done
 expect_eq "50 reading clients got all 100 events (6.4 MB each) beside the stalled one" 50 "$complete"
 exec 3<&-
 echo "# closed_cap $(stat_num closed_cap) closed_slow $(stat_num closed_slow)"; echo "# counts: $(cat "$OUT_DIR"/c*.txt | sort | uniq -c | tr "\n" " ")"; rm -f "$OUT_DIR"/[nc]*.txt
+
+wait "$slow_pid"
+slow=$(cat "$OUT_DIR/slowloris.txt")
+check "a client that stops sending its request is dropped after 19-30 s ($slow s)" \
+    awk -v t="$slow" 'BEGIN { exit !(t >= 19 && t <= 30) }'
 
 # --- subscriber cap per channel (100 here): 503 with Retry-After
 pids=()
