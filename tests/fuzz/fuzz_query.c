@@ -113,6 +113,8 @@ static void check_split(const char *q)
         i++;
     FUZZ_CHECK(i == len, "query_next misses no piece");
     FUZZ_CHECK(!query_next(q, &pos, &k, &kn, &v, &vn), "stays at the end");
+    pos = 0;
+    FUZZ_CHECK(!query_next(NULL, &pos, &k, &kn, &v, &vn), "NULL is empty");
 }
 
 /* query_get(q, key) against a walk with the reference decoder. */

@@ -18,8 +18,10 @@
  * Part 2 (parser agreement): sse_parse on the whole raw input gives the
  * same events (name and data, in order) as the reference parser, allowing
  * for what sse.h documents: the last event needs no blank line, events
- * without data are skipped (as in the standard), names are C strings cut at
- * 64 bytes. A callback that returns non-zero stops it with -1. */
+ * without data are skipped (as in the standard), names are cut at 64 bytes.
+ * Not in sse.h but modelled here: the name is passed as a C string, so it
+ * also ends at a NUL ("event: a\0b" gives "a", "event: \0b" gives
+ * "message"). A callback that returns non-zero stops it with -1. */
 #include "fuzz_check.h"
 
 #include "buf.h"

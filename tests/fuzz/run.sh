@@ -1,6 +1,9 @@
 #!/bin/bash
 # Runs libFuzzer harnesses (built by make fuzz-build) for a fixed time each.
-# usage: tests/fuzz/run.sh SECONDS NAME...
+# usage: tests/fuzz/run.sh [--build] SECONDS [NAME...]
+# --build runs make fuzz-build first (make test uses this, so the part's
+# output ends with the summary line even when a harness fails); no NAME
+# means every tests/fuzz/fuzz_*.c.
 # Prints one "ok"/"not ok" line per harness with the executions it ran
 # (libFuzzer's final "Done N runs" line), writes the same to
 # $TEST_OUT/fuzz/summary.txt (test-output/ by default) with each harness's
@@ -10,8 +13,21 @@
 # inputs go to build/fuzz/corpus/NAME and crashes to build/fuzz/artifacts/.
 set -u
 cd "$(dirname "$0")/../.."
+build=0
+if [ "${1:-}" = --build ]; then
+    build=1
+    shift
+fi
 secs=$1
 shift
+if [ $# -eq 0 ]; then
+    set -- $(ls tests/fuzz/fuzz_*.c | sed -E 's|.*/(fuzz_[a-z0-9_]+)\.c$|\1|')
+fi
+if [ "$build" = 1 ] && ! make --no-print-directory fuzz-build; then
+    echo "not ok - the fuzz harnesses did not build"
+    echo "fuzz: 0 passed, 1 failed"
+    exit 1
+fi
 out=${TEST_OUT:-$PWD/test-output}/fuzz
 mkdir -p "$out"
 summary=$out/summary.txt
