@@ -34,7 +34,7 @@ run_part() {
 
 run_part unit 120 build/check_unit unit
 run_part unit-asan 300 build/check_unit_asan unit-asan
-run_part fuzz 120 make --no-print-directory fuzz-short
+run_part fuzz 120 tests/fuzz/run.sh --build 4
 run_part t_page 120 tests/integration/t_page.sh
 run_part t_stream 180 tests/integration/t_stream.sh
 run_part t_channels 180 tests/integration/t_channels.sh
