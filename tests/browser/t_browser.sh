@@ -1,7 +1,8 @@
 #!/bin/bash
 # The browser test: starts the real lighttpd (tests/lib/harness.sh), runs
-# tests/browser/example1.mjs and tests/browser/examples.mjs in headless Debian
-# chromium against it, and counts their ok / not ok lines.
+# tests/browser/example1.mjs, tests/browser/examples.mjs and
+# tests/browser/hostile.mjs in headless Debian chromium against it, and
+# counts their ok / not ok lines.
 source "$(dirname "$0")/../lib/harness.sh"
 
 server_start || { fail "lighttpd starts with lighttpd.conf"; harness_finish; exit 1; }
@@ -26,5 +27,6 @@ run_mjs examples 150
 for page in example2 trigger close dashboard room; do
     check "the $page screenshot was saved" test -s "$OUT_DIR/$page.png"
 done
+run_mjs hostile 100
 check "lighttpd and both responders stop on SIGTERM" server_stop
 harness_finish
