@@ -142,3 +142,50 @@ harness_finish() {
     [ "$FAILED" -eq 0 ]
 }
 trap 'if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null; fi' EXIT
+
+# --- helpers for fault tests (t_faults) --------------------------------------
+
+# server_procs NAME: pids of lighttpd's processes (its session: the master,
+# workers, responders, whoever started them) whose executable is NAME, e.g.
+# stream.fcgi or index.fcgi.
+server_procs() {
+    [ -n "$SERVER_PID" ] || return 0
+    local p exe
+    for p in $(pgrep -s "$SERVER_PID" 2>/dev/null); do
+        exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+        [ "${exe##*/}" = "$1" ] && echo "$p"
+    done
+    return 0
+}
+
+# server_start_on PORT: server_start on a given port instead of a free one
+# (a restart on the port clients know). lighttpd fails if it is taken.
+server_start_on() {
+    local saved rc
+    saved=$(declare -f free_port)
+    eval "free_port() { echo '$1'; }"
+    server_start
+    rc=$?
+    eval "$saved"
+    return $rc
+}
+
+# server_kill_hard: SIGKILL to lighttpd and every process of its session at
+# once (a crash of the whole server); waits until they are gone (5 s).
+# Returns 1 when one is still alive.
+server_kill_hard() {
+    [ -n "$SERVER_PID" ] || return 0
+    local pids i left p
+    pids="$SERVER_PID $(pgrep -s "$SERVER_PID" 2>/dev/null)"
+    kill -KILL $pids 2>/dev/null || true
+    for i in $(seq 1 50); do
+        left=""
+        for p in $pids; do alive "$p" && left="$left $p"; done
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    rm -rf "$SERVER_TMP"
+    [ -z "$left" ] || { echo "# still running after SIGKILL:$left" >&2; return 1; }
+}
