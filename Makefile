@@ -33,7 +33,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench bench-pubsub clean
+.PHONY: all build run test bench bench-pubsub soak clean
 .DELETE_ON_ERROR:
 
 all: build
@@ -67,6 +67,15 @@ bench-pubsub:
 	@tools/setup-deps.sh run
 	@$(MAKE) --no-print-directory build
 	@bench/pubsub-latency.sh
+
+# Churn soak (not part of make test): SOAK_SECONDS (default 600) of
+# subscribers connecting and leaving at ~100/s beside 200 long-lived ones;
+# fds and RSS of every server process at start and end. Bounded by
+# SOAK_SECONDS + 60 s. Writes bench/results/churn-DATE.md.
+soak:
+	@tools/setup-deps.sh run
+	@$(MAKE) --no-print-directory build
+	@bench/churn-soak.sh
 
 cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 	@mkdir -p $(@D)

@@ -55,6 +55,7 @@ unset SSELIGHT_CGI_DIR TEST_VARIANT
 run_part t_setup_deps 60 tests/integration/t_setup_deps.sh
 run_part t_run 120 tests/integration/t_run.sh
 run_part browser 120 tests/browser/t_browser.sh
+run_part t_valgrind 240 tests/integration/t_valgrind.sh
 
 echo
 echo "test output (logs, screenshot): $TEST_OUT"
