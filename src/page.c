@@ -85,18 +85,19 @@ static int page_begin_response(struct buf *out, enum http_method method,
 
 /* Appends the response head and, unless HEAD, the document up to and
  * including "<main>\n": head, title, nav. title is trusted text (a literal).
+ * htmx_config is the page's htmx-config meta tag, NULL for page_config.
  * Returns 1 when the caller should append the main content and then
  * page_end_document. */
 static int page_begin_document(struct buf *out, enum http_method method,
                                int status, const char *cache_control,
-                               const char *title, const char *extra_head,
+                               const char *title, const char *htmx_config,
                                const char *nav_current)
 {
     if (!page_begin_response(out, method, status, cache_control))
         return 0;
     buf_append_str(out, page_head_start);
-    if (extra_head)
-        buf_append_str(out, extra_head);
+    /* Every document has one htmx config, so htmx keeps inside the CSP. */
+    buf_append_str(out, htmx_config ? htmx_config : page_config);
     buf_append_str(out, page_head_assets);
     buf_appendf(out, "<title>%s · sselight</title>\n</head>\n<body>\n", title);
     page_append_nav(out, nav_current);
@@ -369,7 +370,7 @@ static void page_append_route(struct buf *out, enum http_method method,
         return;
     }
     if (!page_begin_document(out, method, 200, "no-cache", r->title,
-                             r->kind == PAGE_ROOM ? page_room_config : page_config,
+                             r->kind == PAGE_ROOM ? page_room_config : NULL,
                              r->path))
         return;
     buf_append_str(out, r->main);

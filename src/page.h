@@ -34,6 +34,11 @@ void page_append_trigger_fragment(struct buf *out, time_t now, unsigned long n);
 
 #define PAGE_FORM_KEY_LEN 32 /* hex digits of a room form's key */
 
+/* The live room's channel. Its events are HTML fragments that the room page
+ * swaps in as they are, so only the page responder (which escapes the text)
+ * writes it: POST /events/room is refused. */
+#define PAGE_ROOM_CHANNEL "room"
+
 /* The live room's form, as HTML (no head): <form id="room-form"
  * hx-post="/room/messages" hx-target="this" hx-swap="outerHTML"> with an
  * input named "text" (maxlength 500, required), a hidden input "key" and a

@@ -18,7 +18,6 @@
 #include "utf8.h"
 
 #define ROOM_PATH "/room/messages"
-#define ROOM_CHANNEL "room"
 #define ROOM_BODY_MAX 4096      /* form bytes; 413 past it */
 #define ROOM_TEXT_MAX 500       /* characters in one message */
 
@@ -151,7 +150,7 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
                                    buf_pending(&msg) };
     long long id;
     size_t stored;
-    int rc = room_broker ? broker_publish_keyed(room_broker, ROOM_CHANNEL, &ev,
+    int rc = room_broker ? broker_publish_keyed(room_broker, PAGE_ROOM_CHANNEL, &ev,
                                                 1, key, &id, &stored)
                          : -1;
     buf_free(&msg);

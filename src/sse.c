@@ -61,7 +61,7 @@ void sse_append_comment(struct buf *out, const char *text)
 
 /* The parser's state between lines. */
 struct sse_parser {
-    char name[65];
+    char name[66]; /* 65 bytes at most: one more than a valid name */
     struct buf data;
     int has_data;
 };

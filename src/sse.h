@@ -37,7 +37,9 @@ typedef int sse_event_fn(const char *name, const char *data, size_t len,
  * joined with LF, ":" lines are comments, other fields are ignored, one
  * space after the colon is dropped, a blank line ends an event. An event
  * without data: lines is skipped; the last event needs no blank line.
- * Names longer than 64 bytes are cut there (callers validate them).
+ * A name longer than 64 bytes is passed as its first 65, so a check for
+ * "at most 64" refuses it instead of accepting a cut name; a NUL ends a
+ * name (callers refuse NUL bytes in the text before parsing it).
  * Returns the number of events passed to fn, or -1 if fn stopped it. */
 long sse_parse(const char *s, size_t n, sse_event_fn *fn, void *arg);
 

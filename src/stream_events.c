@@ -13,6 +13,7 @@
 #include "chan_index.h"
 #include "buf.h"
 #include "mem.h"
+#include "page.h"
 #include "query.h"
 #include "sse.h"
 #include "stream_reply.h"
@@ -539,6 +540,12 @@ static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
                      sizeof channel) < 0 || !query_channel_valid(channel)) {
         events_reply_error(conn, method, 400,
                            "bad channel name: use 1-64 of A-Z a-z 0-9 _ - .");
+        return;
+    }
+    if (strcmp(channel, PAGE_ROOM_CHANNEL) == 0) {
+        events_reply_error(conn, method, 403, "forbidden: the room channel "
+                           "takes HTML from the room form only; post to "
+                           "/room/messages");
         return;
     }
     if (events_authorise(ev, conn, method) != 0)

@@ -18,9 +18,9 @@
  * Part 2 (parser agreement): sse_parse on the whole raw input gives the
  * same events (name and data, in order) as the reference parser, allowing
  * for what sse.h documents: the last event needs no blank line, events
- * without data are skipped (as in the standard), names are cut at 64 bytes.
- * Not in sse.h but modelled here: the name is passed as a C string, so it
- * also ends at a NUL ("event: a\0b" gives "a", "event: \0b" gives
+ * without data are skipped (as in the standard), names are cut at 65 bytes
+ * (one more than a valid name, so validation refuses long ones), and the
+ * name is passed as a C string, so it also ends at a NUL ("event: a\0b" gives "a", "event: \0b" gives
  * "message"). A callback that returns non-zero stops it with -1. */
 #include "fuzz_check.h"
 
@@ -289,7 +289,7 @@ static int got_event(const char *name, const char *data, size_t len, void *arg)
 {
     struct got *g = arg;
     FUZZ_CHECK(name != NULL && data != NULL, "name and data are set");
-    FUZZ_CHECK(strlen(name) <= 64, "names are cut at 64");
+    FUZZ_CHECK(strlen(name) <= 65, "names are cut at 65");
     if (g->n < 64) {
         struct ref_event *e = &g->ev[g->n++];
         memset(e, 0, sizeof *e);
@@ -319,8 +319,8 @@ static void check_parse(const char *s, size_t n, size_t stop_at)
     FUZZ_CHECK(g.total == r.nev, "as many events as the reference");
     for (size_t i = 0; i < g.n; i++) {
         const struct ref_event *e = &r.ev[i];
-        /* the name as sse_parse can pass it: a C string of at most 64 */
-        size_t tn = strnlen(e->type.p, e->type.n < 64 ? e->type.n : 64);
+        /* the name as sse_parse can pass it: a C string of at most 65 */
+        size_t tn = strnlen(e->type.p, e->type.n < 65 ? e->type.n : 65);
         if (tn == 0)
             FUZZ_CHECK(rs_eq(&g.ev[i].type, "message", 7), "default name");
         else

@@ -98,6 +98,13 @@ wait_for res3 "^id: $r6\$"
 sub_stop res3
 expect_eq "?lastEventId= resumes the same way" "$r5 $r6" "$(ids res3)"
 
+n65=$(printf 'n%.0s' $(seq 65))
+expect_eq "a batch event name of 65 characters is 400 (not cut and stored)" 400 \
+    "$(printf 'event: %s\ndata: x\n' "$n65" | status -H 'Content-Type: text/event-stream' --data-binary @- "$BASE_URL/events/batch")"
+expect_eq "publishing to the room channel over HTTP is 403" 403 \
+    "$(status --data-binary '<img src=x onerror=alert(1)>' "$BASE_URL/events/room")"
+check "... because the room takes HTML from its form only" grep -q 'room form only' "$OUT_DIR/last.body"
+
 # --- Idempotency-Key: a publish sent again with its key is stored once
 k1=$(curl -s --max-time 5 -H 'Idempotency-Key: order-17:a' --data-binary first "$BASE_URL/events/idem")
 expect_eq "a repeated publish with the same Idempotency-Key is 200" 200 \

@@ -102,6 +102,9 @@ START_TEST(test_not_found)
     ck_assert_int_eq(page_respond(&b, HTTP_GET, "/nope"), 404);
     const char *h = buf_head(&b);
     ck_assert(starts_with(h, "Status: 404 Not Found\r\n"));
+    /* The 404 page loads htmx too, so it carries the same CSP-safe config. */
+    ck_assert(strstr(h, "<meta name=\"htmx-config\" content='{\"includeIndicatorStyles\":false,") != NULL);
+    ck_assert(strstr(h, "\r\nContent-Security-Policy: default-src 'none';") != NULL);
     ck_assert(head_has_line(&b, "Content-Type: text/html; charset=utf-8"));
     const char *body = h + body_at(&b);
     ck_assert(strstr(body, "<!DOCTYPE html>") != NULL);
