@@ -13,7 +13,7 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -O1 -g -Wall -Wextra $(WERROR) \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -MMD -MP
-FUZZERS      := fuzz_fcgi_reader fuzz_query fuzz_sse fuzz_html fuzz_utf8
+FUZZERS      := fuzz_fcgi_reader fuzz_query fuzz_sse fuzz_html fuzz_utf8 fuzz_subtoken
 
 # The src/ modules each harness links (and nothing else).
 fuzz_fcgi_reader_MODS := mem buf fcgi_proto fcgi_reader
@@ -21,6 +21,8 @@ fuzz_query_MODS       := query
 fuzz_sse_MODS         := mem buf sse
 fuzz_html_MODS        := mem buf html
 fuzz_utf8_MODS        := utf8
+fuzz_subtoken_MODS    := subtoken
+fuzz_subtoken_LIBS    := -lcrypto
 
 .PHONY: fuzz fuzz-short fuzz-build
 
@@ -43,7 +45,7 @@ $(FUZZ_DIR)/harness/%.o: tests/fuzz/%.c
 
 define FUZZ_LINK
 $(FUZZ_DIR)/$(1): $(FUZZ_DIR)/harness/$(1).o $$($(1)_MODS:%=$(FUZZ_DIR)/obj/%.o)
-	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -fsanitize=fuzzer -o $$@ $$^
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -fsanitize=fuzzer -o $$@ $$^ $$($(1)_LIBS)
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_LINK,$(f))))
 
