@@ -16,8 +16,11 @@ run_part() {
     local name=$1 limit=$2
     shift 2
     echo "== $name"
+    local t0=$SECONDS
     timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$TEST_OUT/$name.log"
     local rc=${PIPESTATUS[0]}
+    echo "# $name took $((SECONDS - t0)) s"
+    echo "$name $((SECONDS - t0))" >> "$TEST_OUT/times.txt"
     local summary p=0 f=0
     summary=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed$' "$TEST_OUT/$name.log" | tail -n1)
     if [ -n "$summary" ]; then
