@@ -52,7 +52,6 @@ run_part t_page-asan 120 tests/integration/t_page.sh
 run_part t_stream-asan 180 tests/integration/t_stream.sh
 run_part t_channels-asan 180 tests/integration/t_channels.sh
 run_part t_limits-asan 240 tests/integration/t_limits.sh
-run_part t_faults-asan 240 tests/integration/t_faults.sh
 run_part t_hostile-asan 180 tests/integration/t_hostile.sh
 unset SSELIGHT_CGI_DIR TEST_VARIANT
 run_part t_setup_deps 60 tests/integration/t_setup_deps.sh

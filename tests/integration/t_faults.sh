@@ -119,7 +119,7 @@ numbers() {
 }
 
 # kill_during_traffic NAME MODE CHANNEL PROCNAME DELAY TOKEN_RE: 100
-# resuming subscribers of CHANNEL, 200 messages at 20/s (MODE events or
+# resuming subscribers of CHANNEL, 200 messages at 40/s (MODE events or
 # room) with a key each, retried until 200. Two crashes of every PROCNAME
 # process:
 #   - kill -9 DELAY ms after the request of message 80 is sent (0: at once),
@@ -143,7 +143,7 @@ kill_during_traffic() {
     watch_procs "$proc" "$w/pids" &
     wpid=$!; BG+=("$wpid")
     BASE_URL=$BASE_URL timeout 100 "$NODE" "$ROOT/tests/lib/fault-publisher.mjs" \
-        --mode "$mode" --channel "$channel" --count 200 --rate 20 --prefix "$name-" --keys "${T_FAULTS_KEYS:-per-message}" \
+        --mode "$mode" --channel "$channel" --count 200 --rate "${T_FAULTS_RATE:-40}" --prefix "$name-" --keys "${T_FAULTS_KEYS:-per-message}" \
         --progress "$w/progress" --kill-at 80 --kill-delay-ms "$delay" --kill-pids "$old" --marks "$w/marks" \
         --timeout-ms 90000 > "$w/pub.out" 2>&1 &
     ppid=$!; BG+=("$ppid")
@@ -445,7 +445,7 @@ BASE_URL=$BASE_URL timeout 100 "$NODE" "$ROOT/tests/lib/resume-client.mjs" \
 cpid=$!; BG+=("$cpid")
 wait_file "$w/ready" 20 || fail "restart: 100 subscribers connected within 20 s"
 BASE_URL=$BASE_URL timeout 100 "$NODE" "$ROOT/tests/lib/fault-publisher.mjs" \
-    --mode events --channel restart --count 200 --rate 20 --prefix restart- --keys "${T_FAULTS_KEYS:-per-message}" \
+    --mode events --channel restart --count 200 --rate "${T_FAULTS_RATE:-40}" --prefix restart- --keys "${T_FAULTS_KEYS:-per-message}" \
     --progress "$w/progress" --timeout-ms 90000 > "$w/pub.out" 2>&1 &
 ppid=$!; BG+=("$ppid")
 for i in $(seq 1 200); do grep -q '^ack 80 ' "$w/progress" 2>/dev/null && break; sleep 0.05; done
