@@ -19,7 +19,7 @@
 // Prints one line per check ("ok - ..." / "not ok - ...: why"), then
 // "N passed, N failed"; exits 1 if any check failed.
 
-import { launchChromium, oneLine, testEnv } from './lib.mjs';
+import { launchChromium, oneLine, testEnv, checkReport, runBounded } from './lib.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -32,51 +32,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, 
 
 // ---- checks, collected per section (printed in a fixed order) --------------
 
-let passed = 0;
-let failed = 0;
-let finished = false;
-const sections = [];
-function section(name) {
-  const s = {
-    name,
-    lines: [],
-    check(desc, cond, why = '') {
-      if (finished) return !!cond;
-      if (cond) {
-        passed++;
-        s.lines.push(`ok - ${name}: ${desc}`);
-      } else {
-        failed++;
-        s.lines.push(`not ok - ${name}: ${desc}: ${why || 'assertion failed'}`);
-      }
-      return !!cond;
-    },
-    note(text) { s.lines.push(`# ${name}: ${text}`); },
-  };
-  sections.push(s);
-  return s;
-}
-function finish() {
-  if (finished) return;
-  for (const s of sections) for (const l of s.lines) console.log(l);
-  finished = true;
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exitCode = failed > 0 ? 1 : 0;
-}
+const { section, finish } = checkReport();
 
 const { BASE, ORIGIN, OUT } = testEnv();
 const url = (p) => new URL(p, BASE).href;
 const pathOf = (u) => { try { return new URL(u).pathname; } catch { return ''; } };
 
 let browser = null;
-const hardTimer = setTimeout(() => {
-  section('hostile').check('test finished within time limit', false, `still running after ${HARD_TIMEOUT_MS / 1000} s`);
-  finish();
-  const b = browser;
-  browser = null;
-  Promise.race([b ? b.close().catch(() => {}) : null, new Promise((r) => setTimeout(r, 2_000))])
-    .finally(() => process.exit(1));
-}, HARD_TIMEOUT_MS);
 
 // ---- what every page records, installed before the page's own scripts -----
 
@@ -363,8 +325,8 @@ async function testRoomXss() {
 
 // ---- main ------------------------------------------------------------------
 
-async function main() {
-  browser = await launchChromium(budget(15_000));
+async function main(slot) {
+  browser = slot.browser = await launchChromium(budget(15_000));
   const run = async (name, fn) => {
     try {
       await fn();
@@ -376,14 +338,4 @@ async function main() {
   await run('room xss', testRoomXss);
 }
 
-try {
-  await main();
-} catch (e) {
-  section('hostile').check('browser test ran', false, oneLine(e));
-} finally {
-  const b = browser;
-  browser = null;
-  if (b) await Promise.race([b.close().catch(() => {}), new Promise((r) => setTimeout(r, 3_000))]);
-  clearTimeout(hardTimer);
-  finish();
-}
+await runBounded('hostile', HARD_TIMEOUT_MS, { section, finish }, main);

@@ -45,3 +45,69 @@ export function launchChromium(timeoutMs) {
 
 // The first line of an error's message, for one-line failure reasons.
 export const oneLine = (e) => String((e && e.message) || e).split('\n')[0];
+
+// Checks collected in named sections and printed in the order the sections
+// were made ("ok - SECTION: what" / "not ok - SECTION: what: why"), then
+// "N passed, N failed"; finish() sets the exit code. Checks made after
+// finish() count for nothing (a late callback after the hard stop).
+export function checkReport() {
+  let passed = 0;
+  let failed = 0;
+  let finished = false;
+  const sections = [];
+  function section(name) {
+    const s = {
+      name,
+      lines: [],
+      check(desc, cond, why = '') {
+        if (finished) return !!cond;
+        if (cond) {
+          passed++;
+          s.lines.push(`ok - ${name}: ${desc}`);
+        } else {
+          failed++;
+          s.lines.push(`not ok - ${name}: ${desc}: ${why || 'assertion failed'}`);
+        }
+        return !!cond;
+      },
+      note(text) { s.lines.push(`# ${name}: ${text}`); },
+    };
+    sections.push(s);
+    return s;
+  }
+  function finish() {
+    if (finished) return;
+    for (const s of sections) for (const l of s.lines) console.log(l);
+    finished = true;
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exitCode = failed > 0 ? 1 : 0;
+  }
+  return { section, finish };
+}
+
+// Runs main() with a browser slot, never longer than ms: at the limit one
+// failing check in section name, the report, and exit 1. The browser that
+// main stores in slot.browser is closed either way.
+export async function runBounded(name, ms, report, main) {
+  const slot = { browser: null };
+  const close = (b) => Promise.race([b ? b.close().catch(() => {}) : null,
+    new Promise((r) => setTimeout(r, 3_000))]);
+  const hardTimer = setTimeout(() => {
+    report.section(name).check('test finished within time limit', false, `still running after ${ms / 1000} s`);
+    report.finish();
+    const b = slot.browser;
+    slot.browser = null;
+    close(b).finally(() => process.exit(1));
+  }, ms);
+  try {
+    await main(slot);
+  } catch (e) {
+    report.section(name).check('browser test ran', false, oneLine(e));
+  } finally {
+    const b = slot.browser;
+    slot.browser = null;
+    if (b) await close(b);
+    clearTimeout(hardTimer);
+    report.finish();
+  }
+}
