@@ -221,12 +221,7 @@ done
 # valgrind then checks for leaks, which takes longer: up to 15 s in all.
 procs="$SERVER_PID $(server_backends)"
 kill -TERM "$SERVER_PID" 2>/dev/null
-for i in $(seq 1 150); do
-    left=""
-    for p in $procs; do alive "$p" && left="$left $p"; done
-    [ -z "$left" ] && break
-    sleep 0.1
-done
+left=$(wait_gone 15 $procs)
 expect_eq "lighttpd and the responders under valgrind exit within 15 s of SIGTERM" "" "$left"
 server_stop > /dev/null 2>&1 # reaps lighttpd, kills what is left, removes its scratch dir
 wait "$HELD1" "$HELD2" 2>/dev/null

@@ -41,6 +41,20 @@ alive() {
     return 0
 }
 
+# wait_gone SECONDS PID...: waits until none of the processes is alive, at
+# most SECONDS (tenths allowed); prints the ones still alive then.
+wait_gone() {
+    local limit=$1 i p left
+    shift
+    for i in $(seq 1 "$(awk -v s="$limit" 'BEGIN { printf "%d", s * 10 }')"); do
+        left=""
+        for p in "$@"; do alive "$p" && left="$left $p"; done
+        [ -z "$left" ] && return 0
+        sleep 0.1
+    done
+    echo "${left# }"
+}
+
 # lighttpd runs in a session of its own: with server.max-worker its master
 # stops the workers with kill(0, SIGTERM), which would hit this shell too.
 # server_start: lighttpd -D with the project's lighttpd.conf; sets PORT,
@@ -81,15 +95,10 @@ server_backends() { pgrep -P "$SERVER_PID" 2>/dev/null || true; }
 # lighttpd or a responder is still alive 5 s later.
 server_stop() {
     [ -n "$SERVER_PID" ] || return 0
-    local backends i left
+    local backends left
     backends=$(server_backends)
     kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for i in $(seq 1 50); do
-        left=""
-        for p in $SERVER_PID $backends; do alive "$p" && left="$left $p"; done
-        [ -z "$left" ] && break
-        sleep 0.1
-    done
+    left=$(wait_gone 5 $SERVER_PID $backends)
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
     rm -rf "$SERVER_TMP"
@@ -175,15 +184,10 @@ server_start_on() {
 # Returns 1 when one is still alive.
 server_kill_hard() {
     [ -n "$SERVER_PID" ] || return 0
-    local pids i left p
+    local pids left
     pids="$SERVER_PID $(pgrep -s "$SERVER_PID" 2>/dev/null)"
     kill -KILL $pids 2>/dev/null || true
-    for i in $(seq 1 50); do
-        left=""
-        for p in $pids; do alive "$p" && left="$left $p"; done
-        [ -z "$left" ] && break
-        sleep 0.1
-    done
+    left=$(wait_gone 5 $pids)
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
     rm -rf "$SERVER_TMP"
