@@ -160,6 +160,23 @@ static int broker_step_done(struct broker *b, sqlite3_stmt *st,
     return 0;
 }
 
+/* Runs sql, which takes a channel as ?1 and an id as ?2 and returns no
+ * rows. Returns 0, or -1 with the error recorded. */
+static int broker_exec_channel_id(struct broker *b, const char *sql,
+                                  const char *channel, long long id)
+{
+    sqlite3_stmt *st = broker_prepare(b, sql);
+    if (!st)
+        return -1;
+    if (sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, id) != SQLITE_OK) {
+        broker_fail(b, "bind");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    return broker_step_done(b, st, "prune");
+}
+
 /* Drops the events of channel older than the newest b->history, and
  * remembers the highest id dropped. Inside the publish transaction. */
 static int broker_prune(struct broker *b, const char *channel)
@@ -183,30 +200,17 @@ static int broker_prune(struct broker *b, const char *channel)
     long long cutoff = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
 
-    st = broker_prepare(b, "DELETE FROM events WHERE channel = ?1 AND id <= ?2");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, cutoff);
-    if (broker_step_done(b, st, "prune") != 0)
-        return -1;
-    st = broker_prepare(b,
-        "DELETE FROM publish_keys WHERE channel = ?1 AND first_id <= ?2");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, cutoff);
-    if (broker_step_done(b, st, "prune keys") != 0)
-        return -1;
-    st = broker_prepare(b,
+    static const char *const steps[] = {
+        "DELETE FROM events WHERE channel = ?1 AND id <= ?2",
+        "DELETE FROM publish_keys WHERE channel = ?1 AND first_id <= ?2",
         "INSERT INTO channels(name, pruned_upto) VALUES (?1, ?2) "
         "ON CONFLICT(name) DO UPDATE SET "
-        "pruned_upto = max(pruned_upto, excluded.pruned_upto)");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, cutoff);
-    return broker_step_done(b, st, "prune");
+        "pruned_upto = max(pruned_upto, excluded.pruned_upto)",
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (broker_exec_channel_id(b, steps[i], channel, cutoff) != 0)
+            return -1;
+    return 0;
 }
 
 /* Looks key up in channel: 1 and the earlier publish's ids when it is
@@ -220,9 +224,10 @@ static int broker_key_lookup(struct broker *b, const char *channel,
         "WHERE channel = ?1 AND key = ?2");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    int rc = SQLITE_MISUSE;
+    if (sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK)
+        rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *first_id = sqlite3_column_int64(st, 0);
         *count = (size_t)sqlite3_column_int64(st, 1);
@@ -241,10 +246,14 @@ static int broker_key_store(struct broker *b, const char *channel,
         "VALUES (?1, ?2, ?3, ?4)");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, first_id);
-    sqlite3_bind_int64(st, 4, (long long)count);
+    if (sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, first_id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, (long long)count) != SQLITE_OK) {
+        broker_fail(b, "bind");
+        sqlite3_finalize(st);
+        return -1;
+    }
     return broker_step_done(b, st, "key store");
 }
 
