@@ -11,7 +11,7 @@ target=${1:-run}
 # (node and npm often come from NodeSource rather than Debian's packages).
 build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
-test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind"
+test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind nginx apache2 libapache2-mod-fcgid spawn-fcgi"
 bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox"
 
 case "$target" in
@@ -34,6 +34,7 @@ command_for_pkg() {
         openssl) echo openssl ;;
         strace) echo strace ;;
         valgrind) echo valgrind ;;
+        spawn-fcgi) echo spawn-fcgi ;;
         lighttpd) echo lighttpd ;;
         chromium) echo chromium ;;
         nginx) echo nginx ;;
