@@ -344,8 +344,10 @@ function serverProcs() {
     if (!/^\d+$/.test(d)) continue;
     const p = procInfo(Number(d));
     if (!p || p.ppid !== MASTER) continue;
-    const b = p.exe.split('/').pop();
-    out.push({ ...p, name: b === 'lighttpd' ? 'lighttpd worker' : b });
+    // " (deleted)": the file was rebuilt on disk while the process runs on.
+    const replaced = p.exe.endsWith(' (deleted)');
+    const b = p.exe.replace(/ \(deleted\)$/, '').split('/').pop();
+    out.push({ ...p, replaced, name: b === 'lighttpd' ? 'lighttpd worker' : b });
   }
   const order = ['lighttpd master', 'lighttpd worker', 'stream.fcgi', 'index.fcgi'];
   return out.sort((a, b) => (order.indexOf(a.name) - order.indexOf(b.name)) || (a.pid - b.pid));
@@ -467,6 +469,7 @@ out();
 out(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}. ` +
   'Shared: other engineers ran builds and tests on the same 2 cores during the run, so timings are disturbed; fd and memory figures are not timing-dependent.');
 if (NOTE) out(`Note: ${NOTE}`);
+if (env.SOAK_COMMIT) out(`Code: commit ${env.SOAK_COMMIT} (responders as built in cgi-bin/ when the server started).`);
 out(`Server: the shipped lighttpd.conf (server.max-worker = 2), one stream responder, two page responders, scratch data dir.`);
 out(`Load (bench/churn-load.mjs, one node process): ${LONG} long-lived subscribers on ${CHANNELS} channels; ` +
   `churn at ${CHURN_RATE} connections/s (held 0.2-3 s; 25 % Last-Event-ID, 10 % ?history=N, 10 % two channels; ` +
@@ -485,10 +488,14 @@ for (const p of end.procs) {
   if (!s) { out(`| ${p.name} | ${p.pid} | (new) | ${p.fds} | - | - | ${p.rss} | - | - |`); continue; }
   const dF = p.fds - s.fds;
   const dR = p.rss - s.rss;
-  out(`| ${p.name} | ${p.pid} | ${s.fds} | ${p.fds} | ${dF >= 0 ? '+' : ''}${dF} | ${s.rss} | ${p.rss} | ${dR >= 0 ? '+' : ''}${dR} | ${(p.cpu - s.cpu).toFixed(1)} |`);
+  out(`| ${p.name}${p.replaced ? ' \\*' : ''} | ${p.pid} | ${s.fds} | ${p.fds} | ${dF >= 0 ? '+' : ''}${dF} | ${s.rss} | ${p.rss} | ${dR >= 0 ? '+' : ''}${dR} | ${(p.cpu - s.cpu).toFixed(1)} |`);
   verdict(dF <= 5, `${p.name} ${p.pid}: fds ${s.fds} -> ${p.fds} (Δ ${dF}, limit +5)`);
   const limit = Math.max(s.rss * 0.10, 2048);
   verdict(dR <= limit, `${p.name} ${p.pid}: RSS ${mb(s.rss)} -> ${mb(p.rss)} MB (Δ ${dR} KB, limit ${Math.round(limit)} KB = max(10 %, 2 MB))`);
+}
+if (end.procs.some((p) => p.replaced)) {
+  out();
+  out('\\* its binary was replaced on disk during the run (rebuilt by someone else); the process kept running the image it started with.');
 }
 for (const p of start.procs) if (!endBy.has(p.pid)) out(`| ${p.name} | ${p.pid} | ${p.fds} | (gone) | - | ${p.rss} | (gone) | - | - |`);
 verdict(samePids && start.procs.length >= 5, `the same ${start.procs.length} server processes at start and end (none restarted)`);

@@ -74,6 +74,9 @@ server_start || exit 1
 PIDS="$SERVER_PID $(server_backends)"
 echo "lighttpd $SERVER_PID on $BASE_URL; children: $(server_backends | tr '\n' ' ')"
 
+SOAK_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
+[ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ] && SOAK_COMMIT="$SOAK_COMMIT + uncommitted changes in src/"
+export SOAK_COMMIT
 BASE_URL=$BASE_URL SERVER_PID=$SERVER_PID node "$ROOT/bench/churn-load.mjs" &
 NODE_PID=$!
 wait "$NODE_PID"
