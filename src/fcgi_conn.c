@@ -259,9 +259,11 @@ static void fcgi_conn_read(struct fcgi_conn *conn)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        /* EOF: lighttpd closes the connection when its client went away. */
+        /* EOF: lighttpd closes the connection when its client went away;
+         * a reset is the same news, sent harder. */
         fcgi_conn_kill(conn, n == 0 ? "web server closed the connection"
-                                    : "read error");
+                             : errno == ECONNRESET ? "web server reset the connection"
+                             : "read error");
         return;
     }
     fcgi_conn_process(conn);
