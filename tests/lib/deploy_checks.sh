@@ -1,0 +1,269 @@
+# Server-independent checks of a deployed sselight (nginx, Apache, lighttpd,
+# ...), sourced after tests/lib/harness.sh (uses pass/fail/check/expect_eq,
+# alive and OUT_DIR). Every check talks HTTP to BASE_URL only, which
+# includes the mount prefix, if any, e.g. http://127.0.0.1:PORT/apps/sse.
+#
+#   deploy_check_example1          /sse-stream: 11 exact events, each flushed
+#                                  on time; its headers; the page / and every
+#                                  src/href in it answers 200
+#   deploy_check_pubsub            subscribe, publish 3 (from loopback), ids;
+#                                  resume with Last-Event-ID
+#   deploy_check_heartbeat IDLE_S  a quiet stream outlives the server's idle
+#                                  timeout IDLE_S twice over (heartbeats),
+#                                  then still gets a publish
+#   deploy_check_disconnect [HEARTBEAT_MS]
+#                                  a kill -9'd subscriber is freed in the
+#                                  responder within heartbeat + 2 s (/stats)
+#
+# Optional variables:
+#   DEPLOY_LABEL  put before every check's description (e.g. "nginx /apps/sse"),
+#                 so two runs in one test are told apart
+#   DEPLOY_OUT    where the checks write their files (default $OUT_DIR/deploy)
+# Each check is bounded in time (every curl has --max-time); none needs
+# anything but bash, curl, awk, grep and sed.
+
+# _deploy_desc TEXT: TEXT with the label in front.
+_deploy_desc() { echo "${DEPLOY_LABEL:+$DEPLOY_LABEL: }$1"; }
+_deploy_pass() { pass "$(_deploy_desc "$1")"; }
+_deploy_fail() { fail "$(_deploy_desc "$1")" "${2:-}"; }
+_deploy_check() { local d=$1; shift; check "$(_deploy_desc "$d")" "$@"; }
+_deploy_eq() { expect_eq "$(_deploy_desc "$1")" "$2" "$3"; }
+
+# _deploy_dir: creates and prints the output directory.
+_deploy_dir() {
+    local d=${DEPLOY_OUT:-$OUT_DIR/deploy}
+    mkdir -p "$d"
+    echo "$d"
+}
+
+# _deploy_origin: scheme://host:port of BASE_URL.
+_deploy_origin() { sed -E 's#^([a-zA-Z]+://[^/]+).*#\1#' <<< "$BASE_URL"; }
+
+# _deploy_resolve URL: a URL found in the page at $BASE_URL/, made absolute.
+# Prints nothing for a URL of another origin.
+_deploy_resolve() {
+    local u=$1 origin
+    origin=$(_deploy_origin)
+    u=${u//&amp;/&}
+    case "$u" in
+        "$origin"/*) echo "$u" ;;
+        http://* | https://* | //*) ;;
+        /*) echo "$origin$u" ;;
+        *) echo "$BASE_URL/$u" ;;
+    esac
+}
+
+# _deploy_wait_for FILE PATTERN SECONDS: FILE gets a line matching PATTERN.
+_deploy_wait_for() {
+    local i
+    for i in $(seq 1 $(($3 * 10))); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# _deploy_ids FILE: the id: values in an SSE capture, space-separated.
+_deploy_ids() { grep '^id: ' "$1" | cut -d' ' -f2 | tr -d '\r' | tr '\n' ' ' | sed 's/ $//'; }
+
+# _deploy_chan_subs CHANNEL: the channel's subscriber count in /stats
+# (empty when the channel has none).
+_deploy_chan_subs() {
+    curl -s --max-time 3 "$BASE_URL/stats" | grep -o "\"$1\":[0-9]*" | cut -d: -f2
+}
+
+# _deploy_stop_curl PID: ends a background curl and reaps it.
+_deploy_stop_curl() {
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
+
+# _deploy_ex1_event TEXT: the bytes FastHTML's
+# sse_message(Div(P(TEXT)), event="EventName") sends.
+_deploy_ex1_event() {
+    printf 'event: EventName\ndata: <div>\ndata:   <p>%s</p>\ndata: </div>\n\n' "$1"
+}
+
+deploy_check_example1() {
+    local d start curl_rc code i first_ok gaps url abs n_urls bad_urls sse
+    d=$(_deploy_dir)
+    for i in 0 1 2 3 4 5 6 7 8 9; do _deploy_ex1_event "message number $i"; done > "$d/ex1.expected"
+    _deploy_ex1_event DONE >> "$d/ex1.expected"
+
+    # Each line is stamped as it arrives (curl -N does not buffer), so a
+    # server that buffers the response shows up in the gaps.
+    rm -f "$d/ex1.timed"
+    start=$EPOCHREALTIME
+    curl -sN --max-time 20 -D "$d/ex1.head" -o >(
+        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$d/ex1.timed"
+    ) -w '%{http_code}' "$BASE_URL/sse-stream" > "$d/ex1.code"
+    curl_rc=$?
+    sleep 0.2 # let the stamping reader finish
+    _deploy_eq "GET /sse-stream is 200" 200 "$(cat "$d/ex1.code")"
+    _deploy_eq "/sse-stream ends cleanly (curl exit 0)" 0 "$curl_rc"
+    _deploy_check "/sse-stream has Content-Type: text/event-stream" \
+        grep -qi '^Content-Type: text/event-stream' "$d/ex1.head"
+    _deploy_check "/sse-stream has Cache-Control: no-store" \
+        grep -qix 'Cache-Control: no-store.\?' "$d/ex1.head"
+    cut -d' ' -f2- "$d/ex1.timed" > "$d/ex1.body"
+    _deploy_check "/sse-stream body is exactly the 11 events, byte for byte" \
+        cmp -s "$d/ex1.expected" "$d/ex1.body"
+    grep -F 'data:   <p>' "$d/ex1.timed" | cut -d' ' -f1 > "$d/ex1.times"
+    _deploy_eq "11 events were timed" 11 "$(wc -l < "$d/ex1.times")"
+    first_ok=$(awk -v s="$start" 'NR==1 { print ($1 - s <= 0.4) ? "yes" : "no (" $1 - s " s)" }' "$d/ex1.times")
+    _deploy_eq "the first event arrives within 0.4 s of the request" yes "$first_ok"
+    gaps=$(awk 'NR>1 { g = $1 - prev; if (g < 0.3 || g > 1.5) bad = bad sprintf(" %.3f", g) } { prev = $1 }
+                END { print bad == "" ? "all between 0.3 and 1.5 s" : "out of range:" bad }' "$d/ex1.times")
+    _deploy_eq "each event arrives on its own, 0.3-1.5 s after the last" "all between 0.3 and 1.5 s" "$gaps"
+
+    # The page, and every URL it names.
+    code=$(curl -s --max-time 5 -D "$d/page.head" -o "$d/page.html" -w '%{http_code}' "$BASE_URL/")
+    _deploy_eq "GET / is 200" 200 "$code"
+    _deploy_check "/ is HTML" grep -qi '^Content-Type: text/html' "$d/page.head"
+    sse=$(grep -o 'sse-connect="[^"]*"' "$d/page.html" | head -n1 | cut -d'"' -f2)
+    _deploy_check "the page has an sse-connect attribute" test -n "$sse"
+    if [ -n "$sse" ]; then
+        abs=$(_deploy_resolve "$sse")
+        code=$(curl -s --max-time 5 -I -o "$d/sse-connect.head" -w '%{http_code}' "${abs:-about:blank}")
+        if [ "$code" = 200 ] && grep -qi '^Content-Type: text/event-stream' "$d/sse-connect.head"; then
+            _deploy_pass "sse-connect=\"$sse\" is an event stream"
+        else
+            _deploy_fail "sse-connect=\"$sse\" is an event stream" "HEAD $abs: $code"
+        fi
+    fi
+    n_urls=0
+    bad_urls=""
+    grep -oE '(src|href)="[^"#][^"]*"' "$d/page.html" | cut -d'"' -f2 | sort -u > "$d/page.urls"
+    while IFS= read -r url; do
+        n_urls=$((n_urls + 1))
+        abs=$(_deploy_resolve "$url")
+        if [ -z "$abs" ]; then
+            bad_urls="$bad_urls $url(other origin)"
+            continue
+        fi
+        code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$abs")
+        [ "$code" = 200 ] || bad_urls="$bad_urls $url($code)"
+    done < "$d/page.urls"
+    if [ "$n_urls" -ge 3 ] && [ -z "$bad_urls" ]; then
+        _deploy_pass "all $n_urls src/href URLs of the page answer 200"
+    else
+        _deploy_fail "all src/href URLs of the page answer 200" \
+            "$n_urls found; failing:${bad_urls:- none (expected at least the stylesheet and two scripts)}"
+    fi
+}
+
+deploy_check_pubsub() {
+    local d ch pid id i ids code
+    d=$(_deploy_dir)
+    ch="deploy-ps-$$-$RANDOM"
+    rm -f "$d/ps.sub" "$d/ps.resume"
+    curl -sN --max-time 20 -D "$d/ps.head" -o "$d/ps.sub" "$BASE_URL/events/$ch" &
+    pid=$!
+    # The stream's first bytes ("retry: 3000") come when it is subscribed:
+    # they also show the head and a first chunk pass through unbuffered.
+    _deploy_check "a subscriber of /events/CHANNEL gets the stream's first bytes at once" \
+        _deploy_wait_for "$d/ps.sub" '^retry: ' 3
+    ids=""
+    for i in 1 2 3; do
+        code=$(curl -s --max-time 5 -o "$d/ps.pub" -w '%{http_code}' --data-binary "deploy event $i" \
+            "$BASE_URL/events/$ch?event=deploy")
+        id=$(cat "$d/ps.pub")
+        if [ "$code" != 200 ]; then
+            _deploy_fail "publish $i from loopback is 200" "got $code: $(head -c 200 "$d/ps.pub")"
+        fi
+        ids="$ids $id"
+    done
+    ids=${ids# }
+    # shellcheck disable=SC2086
+    set -- $ids
+    if [ $# -eq 3 ] && [ "$1" -ge 1 ] 2>/dev/null && [ "$2" -gt "$1" ] && [ "$3" -gt "$2" ]; then
+        _deploy_pass "3 publishes answer increasing ids ($ids)"
+    else
+        _deploy_fail "3 publishes answer increasing ids" "got '$ids'"
+        _deploy_stop_curl "$pid"
+        return
+    fi
+    _deploy_wait_for "$d/ps.sub" "^id: $3\$" 5
+    _deploy_stop_curl "$pid"
+    _deploy_eq "the subscriber got the 3 events with their ids" "$ids" "$(_deploy_ids "$d/ps.sub")"
+    {
+        printf 'retry: 3000\n\n'
+        for i in 1 2 3; do
+            printf 'event: deploy\nid: %s\ndata: deploy event %s\n\n' "${!i}" "$i"
+        done
+    } > "$d/ps.expected"
+    _deploy_check "... byte for byte (event name, id, data)" cmp -s "$d/ps.expected" "$d/ps.sub"
+    _deploy_check "the subscription has Content-Type: text/event-stream" \
+        grep -qi '^Content-Type: text/event-stream' "$d/ps.head"
+
+    curl -sN --max-time 10 -H "Last-Event-ID: $1" -o "$d/ps.resume" "$BASE_URL/events/$ch" &
+    pid=$!
+    _deploy_wait_for "$d/ps.resume" "^id: $3\$" 5
+    sleep 0.3 # anything more would be a duplicate
+    _deploy_stop_curl "$pid"
+    _deploy_eq "Last-Event-ID: $1 resumes with exactly the two after it" "$2 $3" "$(_deploy_ids "$d/ps.resume")"
+}
+
+# deploy_check_heartbeat IDLE_S: the caller started the responder with
+# SSELIGHT_HEARTBEAT_MS well below IDLE_S, the server's read/idle timeout.
+deploy_check_heartbeat() {
+    local idle=$1 d ch pid id beats maxgap hold
+    d=$(_deploy_dir)
+    ch="deploy-hb-$$-$RANDOM"
+    hold=$(awk -v i="$idle" 'BEGIN { printf "%.1f", 2 * i + 0.5 }')
+    rm -f "$d/hb.timed"
+    curl -sN --max-time $((2 * idle + 15)) -o >(
+        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$d/hb.timed"
+    ) "$BASE_URL/events/$ch" &
+    pid=$!
+    sleep "$hold"
+    if alive "$pid"; then
+        _deploy_pass "a quiet stream stays open for ${hold} s (server idle timeout ${idle} s)"
+    else
+        _deploy_fail "a quiet stream stays open for ${hold} s (server idle timeout ${idle} s)" \
+            "it ended; got: $(tr '\n' '|' < "$d/hb.timed" | head -c 300)"
+    fi
+    beats=$(grep -c ': heartbeat' "$d/hb.timed")
+    _deploy_check "... and receives heartbeats ($beats)" test "$beats" -ge 2
+    maxgap=$(awk 'NR>1 { g = $1 - p; if (g > m) m = g } { p = $1 } END { printf "%.2f", m }' "$d/hb.timed")
+    _deploy_check "... never quiet as long as the idle timeout (longest gap $maxgap s)" \
+        awk -v g="$maxgap" -v i="$idle" 'BEGIN { exit !(g < i) }'
+    id=$(curl -s --max-time 5 --data-binary "after the quiet" "$BASE_URL/events/$ch")
+    _deploy_check "a publish after the quiet time reaches the subscriber (id ${id:-none})" \
+        _deploy_wait_for "$d/hb.timed" "^[0-9.]* id: ${id:-none}\$" 3
+    _deploy_stop_curl "$pid"
+}
+
+# deploy_check_disconnect [HEARTBEAT_MS]: default $SSELIGHT_HEARTBEAT_MS or
+# the responder's default, 15000.
+deploy_check_disconnect() {
+    local hb_ms=${1:-${SSELIGHT_HEARTBEAT_MS:-15000}} d ch pid i n t0 t1 limit freed
+    d=$(_deploy_dir)
+    ch="deploy-dc-$$-$RANDOM"
+    curl -sN --max-time 60 -o /dev/null "$BASE_URL/events/$ch" &
+    pid=$!
+    n=""
+    for i in $(seq 1 50); do
+        n=$(_deploy_chan_subs "$ch")
+        [ "$n" = 1 ] && break
+        sleep 0.1
+    done
+    _deploy_eq "/stats counts a new subscriber of a channel" 1 "$n"
+    limit=$(awk -v h="$hb_ms" 'BEGIN { printf "%.1f", h / 1000 + 2 }')
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    t0=$EPOCHREALTIME
+    freed=no
+    while awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$limit" 'BEGIN { exit !(b - a <= l) }'; do
+        n=$(_deploy_chan_subs "$ch")
+        if [ -z "$n" ] || [ "$n" = 0 ]; then freed=yes; break; fi
+        sleep 0.1
+    done
+    t1=$EPOCHREALTIME
+    if [ "$freed" = yes ]; then
+        _deploy_pass "after kill -9 of the client its stream is freed within $limit s ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)"
+    else
+        _deploy_fail "after kill -9 of the client its stream is freed within $limit s" "/stats still counts $n"
+    fi
+}
