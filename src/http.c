@@ -28,6 +28,41 @@ int http_path_from_uri(const char *uri, char path[HTTP_PATH_MAX])
     return 0;
 }
 
+int http_prefix_valid(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (n == 0)
+        return 1;
+    if (n >= HTTP_PREFIX_MAX || prefix[0] != '/' || prefix[n - 1] == '/')
+        return 0;
+    for (const char *seg = prefix + 1; seg <= prefix + n;) {
+        size_t len = strcspn(seg, "/");
+        if (len == 0 || (len == 1 && seg[0] == '.') ||
+            (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 0;
+        for (size_t i = 0; i < len; i++)
+            if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-_.~", seg[i]))
+                return 0;
+        seg += len + 1;
+    }
+    return 1;
+}
+
+int http_path_strip_prefix(char path[HTTP_PATH_MAX], const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (n == 0)
+        return 0;
+    if (strncmp(path, prefix, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+        return -1;
+    if (path[n] == '\0')
+        strcpy(path, "/");
+    else
+        memmove(path, path + n, strlen(path + n) + 1);
+    return 0;
+}
+
 const char *http_reason(int status)
 {
     switch (status) {

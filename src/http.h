@@ -19,6 +19,21 @@ enum http_method http_method_parse(const char *method);
  * not start with '/', or does not fit. */
 int http_path_from_uri(const char *uri, char path[HTTP_PATH_MAX]);
 
+#define HTTP_PREFIX_MAX 128 /* bytes of a URL prefix (SSELIGHT_PREFIX) */
+
+/* 1 if prefix can be the URL path sselight is mounted under: "" (the
+ * root), or "/" then segments of A-Z a-z 0-9 - _ . ~ joined by single
+ * '/', no segment "." or "..", no '/' at the end, shorter than
+ * HTTP_PREFIX_MAX. */
+int http_prefix_valid(const char *prefix);
+
+/* Takes the mount prefix off path (as from http_path_from_uri), in place:
+ * with prefix "/apps/sse", "/apps/sse/events/x" becomes "/events/x" and
+ * "/apps/sse" or "/apps/sse/" becomes "/". Returns 0, or -1 (path left as
+ * it was) when path is not under prefix ("/apps/ssex", "/other"). An empty
+ * prefix changes nothing. */
+int http_path_strip_prefix(char path[HTTP_PATH_MAX], const char *prefix);
+
 /* The reason phrase of a status code ("Not Found"), "Unknown" if not known. */
 const char *http_reason(int status);
 

@@ -260,6 +260,35 @@ void page_append_trigger_fragment(struct buf *out, time_t now, unsigned long n)
                 tm.tm_hour, tm.tm_min, tm.tm_sec, n);
 }
 
+void page_prefix_urls(struct buf *out, const char *prefix)
+{
+    static const char *const attrs[] = {
+        " href", " src", " action", " hx-get", " hx-post", " sse-connect",
+    };
+    if (!prefix || !*prefix)
+        return;
+    const char *s = buf_head(out);
+    size_t n = buf_pending(out), done = 0;
+    struct buf res = BUF_INIT;
+    for (const char *at = memmem(s, n, "=\"/", 3); at;
+         at = memmem(at + 3, n - (size_t)(at + 3 - s), "=\"/", 3)) {
+        size_t pos = (size_t)(at - s);
+        for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+            size_t len = strlen(attrs[i]);
+            if (pos >= len && memcmp(at - len, attrs[i], len) == 0) {
+                buf_append(&res, s + done, pos + 2 - done);
+                buf_append_str(&res, prefix);
+                done = pos + 2;
+                break;
+            }
+        }
+    }
+    buf_append(&res, s + done, n - done);
+    buf_reset(out);
+    buf_append(out, buf_head(&res), buf_pending(&res));
+    buf_free(&res);
+}
+
 /* A new random form key: PAGE_FORM_KEY_LEN hex digits. Returns 0, or -1
  * when the kernel has no randomness to give (the form then has no key and a
  * repeated post is published twice, which is all that is lost). */

@@ -32,6 +32,12 @@ int page_respond(struct buf *out, enum http_method method, const char *path);
  * time of day of now in UTC. */
 void page_append_trigger_fragment(struct buf *out, time_t now, unsigned long n);
 
+/* Puts prefix (valid by http_prefix_valid; "" does nothing) in front of
+ * every root-relative URL of the HTML in out: the values of href, src,
+ * action, hx-get, hx-post and sse-connect that start with '/'. Text that
+ * came from users is escaped (no '"' in it), so only our markup matches. */
+void page_prefix_urls(struct buf *out, const char *prefix);
+
 #define PAGE_FORM_KEY_LEN 32 /* hex digits of a room form's key */
 
 /* The live room's channel. Its events are HTML fragments that the room page

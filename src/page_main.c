@@ -169,6 +169,10 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
     return 200;
 }
 
+/* The URL path the site is mounted under (SSELIGHT_PREFIX), "" for the
+ * root. Checked once at start. */
+static const char *page_prefix = "";
+
 static void page_serve(FCGX_Request *req, struct buf *out)
 {
     const char *method_s = FCGX_GetParam("REQUEST_METHOD", req->envp);
@@ -182,12 +186,14 @@ static void page_serve(FCGX_Request *req, struct buf *out)
         http_append_error(out, method, 414, "request URI too long");
         status = 414;
     } else {
-        int have_path = http_path_from_uri(uri, path) == 0;
+        int have_path = http_path_from_uri(uri, path) == 0 &&
+                        http_path_strip_prefix(path, page_prefix) == 0;
         if (have_path && strcmp(path, ROOM_PATH) == 0)
             status = room_post(req, out, method);
         else
             status = page_respond(out, method, have_path ? path : NULL);
     }
+    page_prefix_urls(out, page_prefix);
     if (status >= 400)
         fprintf(stderr, "page: %d for %s %s\n", status,
                 method_s ? method_s : "-", uri ? uri : "-");
@@ -207,6 +213,13 @@ int main(void)
                         "FastCGI web server (see lighttpd.conf)\n");
         return 2;
     }
+    const char *prefix = getenv("SSELIGHT_PREFIX");
+    if (prefix && !http_prefix_valid(prefix)) {
+        fprintf(stderr, "page: SSELIGHT_PREFIX must be empty or like "
+                "/apps/sse (no '/' at the end), not '%s'\n", prefix);
+        return 2;
+    }
+    page_prefix = prefix ? prefix : "";
     if (FCGX_Init() != 0) {
         fprintf(stderr, "page: FCGX_Init failed\n");
         return 1;

@@ -22,6 +22,7 @@ struct stream_app {
     struct loop *loop;
     struct stream_events *events;
     const struct fcgi_listener *listener; /* for /stats; may be NULL */
+    char prefix[HTTP_PREFIX_MAX];         /* mount point, "" for the root */
     struct stream_app_stats stats;
 };
 
@@ -171,6 +172,11 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
                            "bad request: no usable REQUEST_URI");
         return;
     }
+    if (http_path_strip_prefix(path, app->prefix) != 0) {
+        stream_reply_error(conn, method, 404, NULL,
+                           "not found: outside this server's URL prefix");
+        return;
+    }
     if (strcmp(path, "/stats") == 0) {
         stream_app_reply_stats(app, conn, method);
         return;
@@ -219,6 +225,14 @@ void stream_app_free(struct stream_app *app)
 {
     stream_events_free(app->events);
     free(app);
+}
+
+int stream_app_set_prefix(struct stream_app *app, const char *prefix)
+{
+    if (!http_prefix_valid(prefix))
+        return -1;
+    strcpy(app->prefix, prefix);
+    return 0;
 }
 
 struct fcgi_app stream_app_callbacks(struct stream_app *app)

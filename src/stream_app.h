@@ -28,6 +28,11 @@ struct stream_app *stream_app_new(struct loop *loop,
                                   char *err, size_t errlen);
 void stream_app_free(struct stream_app *app);
 
+/* Mounts app under a URL prefix (see http_prefix_valid): requests are
+ * routed by their path below it, and paths outside it get 404. Returns 0,
+ * or -1 when prefix is not valid. */
+int stream_app_set_prefix(struct stream_app *app, const char *prefix);
+
 /* The fcgi_app (callbacks + app_data) that routes requests into app. */
 struct fcgi_app stream_app_callbacks(struct stream_app *app);
 

@@ -183,6 +183,12 @@ int main(void)
         fprintf(stderr, "stream: %s\n", err);
         return 1;
     }
+    const char *prefix = getenv("SSELIGHT_PREFIX");
+    if (prefix && stream_app_set_prefix(g_main.app, prefix) != 0) {
+        fprintf(stderr, "stream: SSELIGHT_PREFIX must be empty or like "
+                "/apps/sse (no '/' at the end), not '%s'\n", prefix);
+        return 2;
+    }
     struct fcgi_app cb = stream_app_callbacks(g_main.app);
     struct fcgi_limits limits = { .body_max = STREAM_BODY_MAX,
                                   .out_max = (size_t)out_max,

@@ -131,7 +131,7 @@ async function main() {
     // (a) page loads
     let resp = null;
     try {
-      resp = await page.goto(new URL('/', BASE).href, { waitUntil: 'load', timeout: budget(10_000) });
+      resp = await page.goto(new URL('./', BASE).href, { waitUntil: 'load', timeout: budget(10_000) });
     } catch (e) {
       check('GET / returns 200', false, oneLine(e));
       return;

@@ -27,7 +27,10 @@ export function testEnv() {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
+  // A prefix mount (http://host:port/apps/sse) is a directory: pages are
+  // found relative to it.
   const base = new URL(raw);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
   const out = process.env.TEST_OUT || path.join(os.tmpdir(), 'sselight-test-out');
   fs.mkdirSync(out, { recursive: true });
   return { BASE: base, ORIGIN: base.origin, OUT: out };

@@ -376,6 +376,66 @@ START_TEST(test_error_others_plain)
 }
 END_TEST
 
+/* Mount prefixes: what SSELIGHT_PREFIX may be. */
+static const struct { const char *prefix; int valid; } prefix_cases[] = {
+    { "", 1 }, { "/apps", 1 }, { "/apps/sse", 1 }, { "/a-b_c.d~e/F9", 1 },
+    { "/", 0 }, { "/apps/", 0 }, { "apps", 0 }, { "//apps", 0 },
+    { "/apps//sse", 0 }, { "/apps/./sse", 0 }, { "/apps/..", 0 }, { "/.", 0 },
+    { "/a b", 0 }, { "/a%20b", 0 }, { "/a?b", 0 }, { "/a\"b", 0 },
+    { "/a<b", 0 }, { "/caf\xc3\xa9", 0 }, { "/...", 1 },
+};
+
+START_TEST(test_prefix_valid)
+{
+    ck_assert_msg(http_prefix_valid(prefix_cases[_i].prefix) ==
+                  prefix_cases[_i].valid, "http_prefix_valid(\"%s\")",
+                  prefix_cases[_i].prefix);
+}
+END_TEST
+
+START_TEST(test_prefix_too_long)
+{
+    char p[HTTP_PREFIX_MAX + 1];
+    p[0] = '/';
+    memset(p + 1, 'a', HTTP_PREFIX_MAX - 2);
+    p[HTTP_PREFIX_MAX - 1] = '\0';              /* 127 bytes: fits */
+    ck_assert_int_eq(http_prefix_valid(p), 1);
+    p[HTTP_PREFIX_MAX - 1] = 'a';
+    p[HTTP_PREFIX_MAX] = '\0';                  /* 128 bytes: too long */
+    ck_assert_int_eq(http_prefix_valid(p), 0);
+}
+END_TEST
+
+static const struct {
+    const char *prefix, *path, *want; /* want NULL: not under the prefix */
+} strip_cases[] = {
+    { "", "/events/x", "/events/x" },
+    { "/apps/sse", "/apps/sse/events/x", "/events/x" },
+    { "/apps/sse", "/apps/sse/", "/" },
+    { "/apps/sse", "/apps/sse", "/" },
+    { "/apps/sse", "/apps/ssex", NULL },
+    { "/apps/sse", "/apps/ss", NULL },
+    { "/apps/sse", "/apps", NULL },
+    { "/apps/sse", "/", NULL },
+    { "/apps/sse", "/other/apps/sse/x", NULL },
+    { "/apps/sse", "/apps/sse/apps/sse/x", "/apps/sse/x" },
+};
+
+START_TEST(test_path_strip_prefix)
+{
+    char path[HTTP_PATH_MAX];
+    strcpy(path, strip_cases[_i].path);
+    int rc = http_path_strip_prefix(path, strip_cases[_i].prefix);
+    if (strip_cases[_i].want) {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(path, strip_cases[_i].want);
+    } else {
+        ck_assert_int_eq(rc, -1);
+        ck_assert_str_eq(path, strip_cases[_i].path); /* left as it was */
+    }
+}
+END_TEST
+
 Suite *make_http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -383,6 +443,9 @@ Suite *make_http_suite(void)
     tcase_add_loop_test(req, test_method_parse, 0, N_OF(method_cases));
     tcase_add_loop_test(req, test_path_from_uri, 0, N_OF(path_cases));
     tcase_add_test(req, test_path_max);
+    tcase_add_loop_test(req, test_prefix_valid, 0, N_OF(prefix_cases));
+    tcase_add_test(req, test_prefix_too_long);
+    tcase_add_loop_test(req, test_path_strip_prefix, 0, N_OF(strip_cases));
     suite_add_tcase(s, req);
 
     TCase *resp = tcase_create("response");

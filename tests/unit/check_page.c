@@ -538,6 +538,55 @@ START_TEST(test_room_message_len)
 }
 END_TEST
 
+/* Under a prefix every URL of every page points below it, and nothing
+ * else changes. */
+START_TEST(test_prefix_urls)
+{
+    const char *paths[] = { "/", "/example2", "/example2/start", "/trigger",
+                            "/close", "/dashboard", "/room", "/nope" };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        struct buf plain = BUF_INIT, pre = BUF_INIT;
+        page_respond(&plain, HTTP_GET, paths[i]);
+        page_respond(&pre, HTTP_GET, paths[i]);
+        page_prefix_urls(&pre, "/apps/sse");
+        const char *p = buf_head(&pre);
+        static const char *const attrs[] = { " href=\"/", " src=\"/",
+            " action=\"/", " hx-get=\"/", " hx-post=\"/", " sse-connect=\"/" };
+        size_t urls = 0, other = count_of(buf_head(&plain), "=\"/");
+        for (size_t k = 0; k < sizeof attrs / sizeof attrs[0]; k++)
+            urls += count_of(buf_head(&plain), attrs[k]);
+        other -= urls; /* e.g. a <code>sse-connect="/..."</code> in prose */
+        ck_assert_msg(urls > 0, "%s has URLs", paths[i]);
+        /* Every URL attribute now starts with the prefix... */
+        ck_assert_uint_eq(count_of(p, "=\"/apps/sse/"), urls);
+        ck_assert_uint_eq(count_of(p, "=\"/"), urls + other);
+        /* ...and the text grew by exactly the prefix per URL. */
+        ck_assert_uint_eq(buf_pending(&pre),
+                          buf_pending(&plain) + urls * strlen("/apps/sse"));
+        buf_free(&plain);
+        buf_free(&pre);
+    }
+    /* The seed's attributes, mounted. */
+    struct buf b = BUF_INIT;
+    page_respond(&b, HTTP_GET, "/");
+    page_prefix_urls(&b, "/apps/sse");
+    ck_assert(strstr(buf_head(&b), "sse-connect=\"/apps/sse/sse-stream\"") != NULL);
+    ck_assert(strstr(buf_head(&b), "<script src=\"/apps/sse/vendor/htmx.min.js\">") != NULL);
+    buf_free(&b);
+    /* Escaped user text never matches; other attributes stay. */
+    struct buf t = BUF_INIT;
+    buf_append_str(&t, "<p data-x=\"/a\">x href=&quot;/evil&quot; "
+                       "<a href=\"/ok\">");
+    page_prefix_urls(&t, "/p");
+    ck_assert_str_eq(buf_head(&t), "<p data-x=\"/a\">x href=&quot;/evil&quot; "
+                                   "<a href=\"/p/ok\">");
+    page_prefix_urls(&t, "");
+    ck_assert_str_eq(buf_head(&t), "<p data-x=\"/a\">x href=&quot;/evil&quot; "
+                                   "<a href=\"/p/ok\">");
+    buf_free(&t);
+}
+END_TEST
+
 Suite *make_page_suite(void)
 {
     Suite *s = suite_create("page");
@@ -569,6 +618,7 @@ Suite *make_page_suite(void)
     tcase_add_test(room, test_room_message);
     tcase_add_test(room, test_room_message_escapes);
     tcase_add_test(room, test_room_message_len);
+    tcase_add_test(room, test_prefix_urls);
     suite_add_tcase(s, room);
     return s;
 }
