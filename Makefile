@@ -33,7 +33,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench bench-pubsub soak clean
+.PHONY: all build run test bench bench-pubsub soak clean install uninstall
 .DELETE_ON_ERROR:
 
 all: build
@@ -140,6 +140,40 @@ www/vendor/sse.min.js: node_modules/.package-lock.json
 
 clean:
 	rm -rf $(BUILD) cgi-bin www/vendor
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the responders in
+# PREFIX/lib/sselight, the command-line tools in PREFIX/bin, the web assets
+# (with the pinned client files) in PREFIX/share/sselight/www, the host
+# server configs and systemd units in PREFIX/share/sselight/<server>/
+# (the units' paths rewritten to PREFIX), the docs in
+# PREFIX/share/doc/sselight. make uninstall removes exactly those files.
+PREFIX   ?= /usr/local
+LIBDIR   := $(PREFIX)/lib/sselight
+SHAREDIR := $(PREFIX)/share/sselight
+DOCDIR   := $(PREFIX)/share/doc/sselight
+INSTALL_FILES = $(LIBDIR)/stream.fcgi $(LIBDIR)/index.fcgi \
+    $(PREFIX)/bin/sselight-pub $(PREFIX)/bin/sselight-token \
+    $(SHAREDIR)/www/assets/style.css $(VENDOR:www/%=$(SHAREDIR)/www/%) \
+    $(patsubst deploy/%,$(SHAREDIR)/%,$(wildcard deploy/*/*)) \
+    $(DOCDIR)/README.md $(DOCDIR)/SECURITY.md
+
+install: build
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DOCDIR)
+	install -m 755 cgi-bin/stream.fcgi cgi-bin/index.fcgi $(DESTDIR)$(LIBDIR)/
+	install -m 755 cgi-bin/sselight-pub cgi-bin/sselight-token $(DESTDIR)$(PREFIX)/bin/
+	install -D -m 644 www/assets/style.css $(DESTDIR)$(SHAREDIR)/www/assets/style.css
+	for f in $(VENDOR); do install -D -m 644 $$f $(DESTDIR)$(SHAREDIR)/$$f || exit 1; done
+	for f in $(wildcard deploy/*/*); do \
+	    t=$(DESTDIR)$(SHAREDIR)/$${f#deploy/}; install -D -m 644 $$f $$t || exit 1; \
+	    case $$f in deploy/systemd/*) sed -i 's|/usr/local|$(PREFIX)|g' $$t || exit 1 ;; esac; \
+	done
+	install -m 644 README.md SECURITY.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	@# Only directories that are sselight's own, and only when empty.
+	-[ ! -d $(DESTDIR)$(SHAREDIR) ] || find $(DESTDIR)$(SHAREDIR) -depth -type d -empty -delete
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null; true
 
 include tests/fuzz/fuzz.mk
 

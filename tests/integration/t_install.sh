@@ -1,0 +1,76 @@
+#!/bin/bash
+# make install DESTDIR=... PREFIX=/opt/sselight: the tree it lays out, the
+# files' modes and bytes, a host lighttpd that serves sselight from the
+# installed tree alone (the shipped include, the installed responders and
+# web assets), then make uninstall: no file of ours is left.
+source "$(dirname "$0")/../lib/harness.sh"
+
+DEST=$(mktemp -d /tmp/sselight-inst.XXXXXX)
+P=/opt/sselight
+make -s -C "$ROOT" install DESTDIR="$DEST" PREFIX=$P > "$OUT_DIR/install.log" 2>&1
+check "make install DESTDIR=... PREFIX=$P succeeds" test $? -eq 0
+R=$DEST$P
+for f in lib/sselight/stream.fcgi lib/sselight/index.fcgi bin/sselight-pub bin/sselight-token; do
+    expect_eq "$f is installed, mode 755" 755 "$(stat -c %a "$R/$f" 2>/dev/null)"
+done
+for f in share/sselight/www/assets/style.css share/sselight/www/vendor/htmx.min.js \
+         share/sselight/www/vendor/sse.min.js share/sselight/lighttpd/sselight.conf \
+         share/sselight/nginx/sselight.conf share/sselight/apache/sselight-proxy-fcgi.conf \
+         share/sselight/apache/sselight-fcgid.conf share/doc/sselight/README.md \
+         share/doc/sselight/SECURITY.md; do
+    expect_eq "$f is installed, mode 644" 644 "$(stat -c %a "$R/$f" 2>/dev/null)"
+done
+check "the installed htmx is the pinned npm file" \
+    cmp -s "$R/share/sselight/www/vendor/htmx.min.js" "$ROOT/node_modules/htmx.org/dist/htmx.min.js"
+check "the installed SSE extension is the pinned npm file" \
+    cmp -s "$R/share/sselight/www/vendor/sse.min.js" "$ROOT/node_modules/htmx-ext-sse/dist/sse.min.js"
+if ls "$R/share/sselight/systemd/"* >/dev/null 2>&1; then
+    check "the systemd units name the installed paths ($P)" grep -q "$P/lib/sselight/" "$R"/share/sselight/systemd/*.service
+    check "... and no /usr/local" bash -c "! grep -q /usr/local '$R'/share/sselight/systemd/*"
+fi
+expect_eq "the installed sselight-token runs (usage: exit 2)" 2 \
+    "$("$R/bin/sselight-token" >/dev/null 2>&1; echo $?)"
+
+# A host lighttpd serving sselight from the installed tree alone.
+TMP=$(mktemp -d /tmp/sselight-ih.XXXXXX)
+mkdir -p "$TMP/host" "$TMP/run" "$TMP/data"
+chmod 700 "$TMP/run"
+PORT=$(free_port)
+SERVER_LOG=$OUT_DIR/lighttpd.log
+: > "$SERVER_LOG"
+cat > "$TMP/host.conf" <<CONF
+server.document-root = "$TMP/host"
+server.bind = "127.0.0.1"
+server.port = $PORT
+server.errorlog = "$SERVER_LOG"
+var.sselight_prefix   = "/sse"
+var.sselight_lib      = "$R/lib/sselight"
+var.sselight_www      = "$R/share/sselight/www"
+var.sselight_run_dir  = "$TMP/run"
+var.sselight_data_dir = "$TMP/data"
+include "$R/share/sselight/lighttpd/sselight.conf"
+CONF
+(cd "$TMP" && exec setsid lighttpd -D -f "$TMP/host.conf") >>"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+SERVER_TMP=$TMP
+for i in $(seq 1 100); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/sse/" && break; sleep 0.1; done
+page=$(curl -s --max-time 5 "http://127.0.0.1:$PORT/sse/")
+check "the installed page is served under /sse" grep -q 'sse-connect="/sse/sse-stream"' <<< "$page"
+expect_eq "its stylesheet comes from the installed www" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/sse/assets/style.css")"
+expect_eq "its htmx comes from the installed www" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/sse/vendor/htmx.min.js")"
+first=$(curl -sN --max-time 2 "http://127.0.0.1:$PORT/sse/sse-stream" | grep -m1 'message number 0')
+expect_eq "the installed stream responder streams Example 1" "data:   <p>message number 0</p>" "$first"
+check "the installed responders ran from the installed tree" bash -c \
+    "for p in \$(pgrep -P $SERVER_PID); do readlink /proc/\$p/exe; done | grep -q '^$R/lib/sselight/stream.fcgi'"
+check "lighttpd and the installed responders stop" server_stop
+
+make -s -C "$ROOT" uninstall DESTDIR="$DEST" PREFIX=$P > "$OUT_DIR/uninstall.log" 2>&1
+check "make uninstall succeeds" test $? -eq 0
+left=$(find "$DEST" -type f | sed "s|^$DEST||")
+expect_eq "make uninstall leaves no file" "" "$left"
+check "... and none of its directories (lib/sselight, share/sselight, share/doc/sselight)" \
+    bash -c "! ls -d '$R/lib/sselight' '$R/share/sselight' '$R/share/doc/sselight' 2>/dev/null | grep -q ."
+rm -rf "$DEST"
+harness_finish
