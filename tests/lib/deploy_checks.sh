@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Server-independent checks of a deployed sselight (nginx, Apache, lighttpd,
 # ...), sourced after tests/lib/harness.sh (uses pass/fail/check/expect_eq,
 # alive and OUT_DIR). Every check talks HTTP to BASE_URL only, which
