@@ -46,6 +46,7 @@ run_part t_faults 240 tests/integration/t_faults.sh
 run_part t_hostile 180 tests/integration/t_hostile.sh
 run_part t_deploy_lighttpd 120 tests/integration/t_deploy_lighttpd.sh
 run_part t_install 60 tests/integration/t_install.sh
+run_part t_deploy_nginx 120 tests/integration/t_deploy_nginx.sh
 # Both responders again, built with AddressSanitizer and UBSan; any
 # sanitizer report in lighttpd's log (where the responders' stderr goes)
 # fails the part.
@@ -55,7 +56,6 @@ run_part t_stream-asan 180 tests/integration/t_stream.sh
 run_part t_channels-asan 180 tests/integration/t_channels.sh
 run_part t_limits-asan 240 tests/integration/t_limits.sh
 run_part t_hostile-asan 180 tests/integration/t_hostile.sh
-run_part t_deploy_nginx 120 tests/integration/t_deploy_nginx.sh
 unset SSELIGHT_CGI_DIR TEST_VARIANT
 run_part t_setup_deps 60 tests/integration/t_setup_deps.sh
 run_part t_run 120 tests/integration/t_run.sh
