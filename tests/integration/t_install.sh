@@ -15,11 +15,16 @@ for f in lib/sselight/stream.fcgi lib/sselight/index.fcgi bin/sselight-pub bin/s
 done
 for f in share/sselight/www/assets/style.css share/sselight/www/vendor/htmx.min.js \
          share/sselight/www/vendor/sse.min.js share/sselight/lighttpd/sselight.conf \
-         share/sselight/nginx/sselight.conf share/sselight/apache/sselight-proxy-fcgi.conf \
-         share/sselight/apache/sselight-fcgid.conf share/doc/sselight/README.md \
-         share/doc/sselight/SECURITY.md; do
+         share/doc/sselight/README.md share/doc/sselight/SECURITY.md; do
     expect_eq "$f is installed, mode 644" 644 "$(stat -c %a "$R/$f" 2>/dev/null)"
 done
+# Every config under deploy/ (nginx, Apache, systemd, ...) is shipped.
+n=0
+for f in $(cd "$ROOT" && find deploy -type f | sort); do
+    n=$((n + 1))
+    [ "$(stat -c %a "$R/share/sselight/${f#deploy/}" 2>/dev/null)" = 644 ] || fail "$f is installed, mode 644"
+done
+check "all $n files of deploy/ are installed under share/sselight, mode 644" test "$n" -ge 6
 check "the installed htmx is the pinned npm file" \
     cmp -s "$R/share/sselight/www/vendor/htmx.min.js" "$ROOT/node_modules/htmx.org/dist/htmx.min.js"
 check "the installed SSE extension is the pinned npm file" \
