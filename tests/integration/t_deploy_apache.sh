@@ -40,23 +40,14 @@ else
 fi
 BREAK=${T_DEPLOY_APACHE_BREAK:-}
 
-# Checks of this file carry the same label as the shared ones.
-lbl() { echo "${DEPLOY_LABEL:+$DEPLOY_LABEL: }$1"; }
-t_pass() { pass "$(lbl "$1")"; }
-t_fail() { fail "$(lbl "$1")" "${2:-}"; }
-t_check() { local d=$1; shift; check "$(lbl "$d")" "$@"; }
-t_eq() { expect_eq "$(lbl "$1")" "$2" "$3"; }
-# wait_line FILE PATTERN SECONDS: FILE gets a line matching PATTERN.
-wait_line() {
-    local i
-    for i in $(seq 1 $(($3 * 10))); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-# stop_curl PID: ends a background curl and reaps it.
-stop_curl() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 0; }
+# Checks of this file carry the same label as the shared ones, through
+# deploy_checks.sh's helpers.
+t_pass() { _deploy_pass "$@"; }
+t_fail() { _deploy_fail "$@"; }
+t_check() { _deploy_check "$@"; }
+t_eq() { _deploy_eq "$@"; }
+wait_line() { _deploy_wait_for "$@"; }
+stop_curl() { _deploy_stop_curl "$@"; }
 
 TMP=$(mktemp -d /tmp/sselight-da.XXXXXX)
 chmod 755 "$TMP"
