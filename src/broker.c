@@ -257,10 +257,10 @@ static int broker_key_store(struct broker *b, const char *channel,
     return broker_step_done(b, st, "key store");
 }
 
-int broker_publish_keyed(struct broker *b, const char *channel,
-                         const struct broker_new_event *evs, size_t n,
-                         const char *key, long long *first_id,
-                         size_t *n_stored)
+int broker_publish_many(struct broker *b, const char *channel,
+                        const struct broker_new_event *evs, size_t n,
+                        const char *key, long long *first_id,
+                        size_t *n_stored)
 {
     if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return broker_fail(b, "begin");
@@ -314,19 +314,13 @@ rollback:
     return -1;
 }
 
-int broker_publish_many(struct broker *b, const char *channel,
-                        const struct broker_new_event *evs, size_t n,
-                        long long *first_id)
-{
-    size_t stored;
-    return broker_publish_keyed(b, channel, evs, n, NULL, first_id, &stored);
-}
-
 int broker_publish(struct broker *b, const char *channel, const char *event,
-                   const char *data, size_t len, long long *id)
+                   const char *data, size_t len, const char *key,
+                   long long *id)
 {
     struct broker_new_event ev = { event, data, len };
-    return broker_publish_many(b, channel, &ev, 1, id);
+    size_t stored;
+    return broker_publish_many(b, channel, &ev, 1, key, id, &stored);
 }
 
 /* Binds channels[0..nch) to parameters ?2.. of st. */

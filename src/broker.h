@@ -40,35 +40,31 @@ void broker_close(struct broker *b);
 /* The last error text of b (for logs). */
 const char *broker_error(const struct broker *b);
 
-/* Appends an event to channel, drops what is past the history bound, commits
- * durably, then wakes every subscriber process. Sets *id. Returns 0, or -1
- * (nothing was stored; see broker_error). */
-int broker_publish(struct broker *b, const char *channel, const char *event,
-                   const char *data, size_t len, long long *id);
-
 struct broker_new_event {
     const char *event;      /* a valid event name */
     const char *data;
     size_t len;
 };
 
-/* Publishes n events to channel in one transaction, in order; their ids
- * are consecutive, the first in *first_id. Returns 0, or -1 with nothing
- * stored. */
+/* Publishes n events to channel in one transaction, in order: appends them
+ * with consecutive ids (the first in *first_id, *n_stored = n), drops what
+ * is past the history bound, commits durably, then wakes every subscriber
+ * process. Returns 0, or -1 with nothing stored (see broker_error).
+ * key (NULL: none) is an idempotency key, so a publisher that did not get
+ * its answer can send again without storing twice: when key was used in
+ * channel by a publish whose first event is still kept, nothing is stored,
+ * *first_id and *n_stored are that publish's, and the return is 1. key must
+ * be valid text (callers validate it). */
 int broker_publish_many(struct broker *b, const char *channel,
                         const struct broker_new_event *evs, size_t n,
-                        long long *first_id);
+                        const char *key, long long *first_id,
+                        size_t *n_stored);
 
-/* broker_publish_many with an idempotency key (NULL: none), so a publisher
- * that did not get its answer can send again without storing twice. When
- * key was used in channel by a publish whose first event is still kept,
- * nothing is stored, *first_id and *n_stored are that publish's, and the
- * return is 1. Otherwise as broker_publish_many (0, with *n_stored = n, or
- * -1 with nothing stored). key must be valid text (callers validate it). */
-int broker_publish_keyed(struct broker *b, const char *channel,
-                         const struct broker_new_event *evs, size_t n,
-                         const char *key, long long *first_id,
-                         size_t *n_stored);
+/* broker_publish_many of one event; *id is its id (or, returning 1, the
+ * first id of the earlier publish with key). */
+int broker_publish(struct broker *b, const char *channel, const char *event,
+                   const char *data, size_t len, const char *key,
+                   long long *id);
 
 /* Calls fn for events with id > after, in the given channels (nch == 0: all
  * channels), in id order, at most limit of them. Returns how many were

@@ -146,12 +146,10 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
              tm.tm_sec);
     struct buf msg = BUF_INIT;
     page_append_room_message(&msg, text, strlen(text), when);
-    struct broker_new_event ev = { "message", buf_head(&msg),
-                                   buf_pending(&msg) };
     long long id;
-    size_t stored;
-    int rc = room_broker ? broker_publish_keyed(room_broker, PAGE_ROOM_CHANNEL, &ev,
-                                                1, key, &id, &stored)
+    int rc = room_broker ? broker_publish(room_broker, PAGE_ROOM_CHANNEL,
+                                          "message", buf_head(&msg),
+                                          buf_pending(&msg), key, &id)
                          : -1;
     buf_free(&msg);
     if (rc < 0) {

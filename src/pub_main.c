@@ -108,10 +108,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "sselight-pub: %s\n", err);
         return 1;
     }
-    struct broker_new_event ev = { event, data, (size_t)len };
     long long id;
-    size_t stored;
-    int rc = broker_publish_keyed(b, channel, &ev, 1, key, &id, &stored);
+    int rc = broker_publish(b, channel, event, data, (size_t)len, key, &id);
     if (rc == 1) {
         fprintf(stderr, "sselight-pub: key %s was already published as "
                         "event %lld; not stored again\n", key, id);

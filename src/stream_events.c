@@ -471,7 +471,7 @@ static void events_store(struct stream_events *ev, struct fcgi_conn *conn,
 {
     long long first;
     size_t stored;
-    int rc = broker_publish_keyed(ev->broker, channel, evs, n, key, &first,
+    int rc = broker_publish_many(ev->broker, channel, evs, n, key, &first,
                                   &stored);
     if (rc < 0) {
         fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",

@@ -47,7 +47,7 @@ static long long publish_ok(struct broker *b, const char *channel,
                             const char *event, const char *data, size_t len)
 {
     long long id = -1;
-    ck_assert_msg(broker_publish(b, channel, event, data, len, &id) == 0,
+    ck_assert_msg(broker_publish(b, channel, event, data, len, NULL, &id) == 0,
                   "publish: %s", broker_error(b));
     return id;
 }
@@ -585,7 +585,7 @@ static void writer_child(int n, int go_fd)
         char data[32];
         long long id;
         snprintf(data, sizeof data, "child%d:%d", n, i);
-        if (broker_publish(b, "w", "seq", data, strlen(data), &id) != 0) {
+        if (broker_publish(b, "w", "seq", data, strlen(data), NULL, &id) != 0) {
             fprintf(stderr, "child%d: publish %d: %s\n", n, i,
                     broker_error(b));
             _exit(4);
@@ -705,7 +705,7 @@ START_TEST(test_concurrent_first_open)
                     (void)!write(errp[1], msg, (size_t)len);
                     _exit(3);
                 }
-                if (broker_publish(b, "x", "e", "y", 1, &id) != 0) {
+                if (broker_publish(b, "x", "e", "y", 1, NULL, &id) != 0) {
                     int len = snprintf(msg, sizeof msg, "publish: %s\n",
                                        broker_error(b));
                     (void)!write(errp[1], msg, (size_t)len);
@@ -774,7 +774,7 @@ START_TEST(test_watch_wakeup)
         struct broker *b = broker_open(tmpdir_test, 0, err, sizeof err);
         if (!b)
             _exit(3);
-        if (broker_publish(b, "a", "e", "wake", 4, &id) != 0)
+        if (broker_publish(b, "a", "e", "wake", 4, NULL, &id) != 0)
             _exit(4);
         broker_close(b);
         _exit(0);
@@ -824,7 +824,9 @@ START_TEST(test_publish_many)
         { "first", "one", 3 }, { "second", "two\nlines", 9 }, { "third", "", 0 },
     };
     long long first = -1;
-    ck_assert_int_eq(broker_publish_many(b, "batch", evs, 3, &first), 0);
+    size_t stored = 0;
+    ck_assert_int_eq(broker_publish_many(b, "batch", evs, 3, NULL, &first, &stored), 0);
+    ck_assert_uint_eq(stored, 3);
     ck_assert_int_eq(first, before + 1);
     static struct got g;
     const char *const ch[] = { "batch" };
@@ -853,9 +855,9 @@ START_TEST(test_publish_keyed)
     const struct broker_new_event again = { "e", "other data", 10 };
     long long id = -1, id2 = -1;
     size_t n = 99;
-    ck_assert_int_eq(broker_publish_keyed(b, "k", &one, 1, "key-1", &id, &n), 0);
+    ck_assert_int_eq(broker_publish_many(b, "k", &one, 1, "key-1", &id, &n), 0);
     ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(broker_publish_keyed(b, "k", &again, 1, "key-1", &id2, &n), 1);
+    ck_assert_int_eq(broker_publish_many(b, "k", &again, 1, "key-1", &id2, &n), 1);
     ck_assert_int_eq(id2, id);
     ck_assert_uint_eq(n, 1);
     static struct got g;
@@ -864,24 +866,24 @@ START_TEST(test_publish_keyed)
     ck_assert_str_eq(g.ev[0].data, "first");
     /* The same key in another channel is another publish. */
     long long other = -1;
-    ck_assert_int_eq(broker_publish_keyed(b, "k2", &one, 1, "key-1", &other, &n), 0);
+    ck_assert_int_eq(broker_publish_many(b, "k2", &one, 1, "key-1", &other, &n), 0);
     ck_assert_int_gt(other, id);
     /* Without a key, nothing is deduplicated. */
     long long a, c;
-    ck_assert_int_eq(broker_publish_keyed(b, "k", &one, 1, NULL, &a, &n), 0);
-    ck_assert_int_eq(broker_publish_keyed(b, "k", &one, 1, NULL, &c, &n), 0);
+    ck_assert_int_eq(broker_publish_many(b, "k", &one, 1, NULL, &a, &n), 0);
+    ck_assert_int_eq(broker_publish_many(b, "k", &one, 1, NULL, &c, &n), 0);
     ck_assert_int_eq(c, a + 1);
     /* A keyed batch: the replay answers all of its ids. */
     const struct broker_new_event two[2] = { { "x", "1", 1 }, { "y", "2", 1 } };
     long long first = -1, first2 = -1;
-    ck_assert_int_eq(broker_publish_keyed(b, "k", two, 2, "batch", &first, &n), 0);
-    ck_assert_int_eq(broker_publish_keyed(b, "k", two, 1, "batch", &first2, &n), 1);
+    ck_assert_int_eq(broker_publish_many(b, "k", two, 2, "batch", &first, &n), 0);
+    ck_assert_int_eq(broker_publish_many(b, "k", two, 1, "batch", &first2, &n), 1);
     ck_assert_int_eq(first2, first);
     ck_assert_uint_eq(n, 2);
     /* History 3: "k" now holds a, c and the batch minus the oldest; the
      * event of key-1 is gone, so key-1 stores again. */
     long long id3 = -1;
-    ck_assert_int_eq(broker_publish_keyed(b, "k", &again, 1, "key-1", &id3, &n), 0);
+    ck_assert_int_eq(broker_publish_many(b, "k", &again, 1, "key-1", &id3, &n), 0);
     ck_assert_int_gt(id3, first + 1);
     ck_assert_int_eq(read_into(b, 0, ch, 1, 100, &g), 3);
     ck_assert_str_eq(g.ev[2].data, "other data");
