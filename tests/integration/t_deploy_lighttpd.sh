@@ -9,40 +9,13 @@ source "$(dirname "$0")/../lib/harness.sh"
 source "$ROOT/tests/lib/deploy_checks.sh"
 
 PREFIX_URL=/apps/sse
-TMP=$(mktemp -d /tmp/sselight-dl.XXXXXX)
-mkdir -p "$TMP/host" "$TMP/run" "$TMP/data"
-chmod 700 "$TMP/run"
-echo 'the host site' > "$TMP/host/index.html"
-PORT=$(free_port)
-SERVER_LOG=$OUT_DIR/lighttpd.log
-: > "$SERVER_LOG"
 export SSELIGHT_HEARTBEAT_MS=1000
 # The shipped include as it is, except its stream read-timeout, set short so
 # the heartbeat check means something (3 s).
-sed 's/"read-timeout" => 120/"read-timeout" => 3/' "$ROOT/deploy/lighttpd/sselight.conf" > "$TMP/sselight.conf"
-cat > "$TMP/host.conf" <<CONF
-server.document-root = "$TMP/host"
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.errorlog = "$SERVER_LOG"
-index-file.names = ( "index.html" )
-mimetype.assign = ( ".html" => "text/html", ".css" => "text/css", ".js" => "text/javascript" )
-var.sselight_prefix   = "$PREFIX_URL"
-var.sselight_lib      = "${SSELIGHT_CGI_DIR:-$ROOT/cgi-bin}"
-var.sselight_www      = "$ROOT/www"
-var.sselight_run_dir  = "$TMP/run"
-var.sselight_data_dir = "$TMP/data"
-include "$TMP/sselight.conf"
-CONF
-check "lighttpd accepts the host config with the include" lighttpd -tt -f "$TMP/host.conf"
-(exec setsid lighttpd -D -f "$TMP/host.conf") >>"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-SERVER_TMP=$TMP
-BASE_URL="http://127.0.0.1:$PORT$PREFIX_URL"
-for i in $(seq 1 100); do
-    curl -s -o /dev/null --max-time 1 "$BASE_URL/" && break
-    sleep 0.1
-done
+INC=$(mktemp /tmp/sselight-inc.XXXXXX)
+sed 's/"read-timeout" => 120/"read-timeout" => 3/' "$ROOT/deploy/lighttpd/sselight.conf" > "$INC"
+check "a host lighttpd with the include starts" \
+    host_lighttpd_start "$PREFIX_URL" "${SSELIGHT_CGI_DIR:-$ROOT/cgi-bin}" "$ROOT/www" "$INC"
 
 expect_eq "the host's own site is unchanged" "the host site" "$(curl -s --max-time 5 "http://127.0.0.1:$PORT/")"
 expect_eq "a path beside the prefix is the host's (404), not sselight's" 404 \
@@ -67,4 +40,5 @@ sed 's/^/#   /' "$OUT_DIR/example1.txt" | tail -n 4
 expect_eq "the headless browser runs Example 1 under $PREFIX_URL (example1.mjs)" 0 "$rc"
 
 check "lighttpd and the responders stop on SIGTERM" server_stop
+rm -f "$INC"
 harness_finish

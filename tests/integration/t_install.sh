@@ -37,28 +37,8 @@ expect_eq "the installed sselight-token runs (usage: exit 2)" 2 \
     "$("$R/bin/sselight-token" >/dev/null 2>&1; echo $?)"
 
 # A host lighttpd serving sselight from the installed tree alone.
-TMP=$(mktemp -d /tmp/sselight-ih.XXXXXX)
-mkdir -p "$TMP/host" "$TMP/run" "$TMP/data"
-chmod 700 "$TMP/run"
-PORT=$(free_port)
-SERVER_LOG=$OUT_DIR/lighttpd.log
-: > "$SERVER_LOG"
-cat > "$TMP/host.conf" <<CONF
-server.document-root = "$TMP/host"
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.errorlog = "$SERVER_LOG"
-var.sselight_prefix   = "/sse"
-var.sselight_lib      = "$R/lib/sselight"
-var.sselight_www      = "$R/share/sselight/www"
-var.sselight_run_dir  = "$TMP/run"
-var.sselight_data_dir = "$TMP/data"
-include "$R/share/sselight/lighttpd/sselight.conf"
-CONF
-(cd "$TMP" && exec setsid lighttpd -D -f "$TMP/host.conf") >>"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-SERVER_TMP=$TMP
-for i in $(seq 1 100); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/sse/" && break; sleep 0.1; done
+check "a host lighttpd with the installed include starts" host_lighttpd_start /sse \
+    "$R/lib/sselight" "$R/share/sselight/www" "$R/share/sselight/lighttpd/sselight.conf"
 page=$(curl -s --max-time 5 "http://127.0.0.1:$PORT/sse/")
 check "the installed page is served under /sse" grep -q 'sse-connect="/sse/sse-stream"' <<< "$page"
 expect_eq "its stylesheet comes from the installed www" 200 \

@@ -193,3 +193,45 @@ server_kill_hard() {
     rm -rf "$SERVER_TMP"
     [ -z "$left" ] || { echo "# still running after SIGKILL:$left" >&2; return 1; }
 }
+
+# host_lighttpd_start PREFIX LIB WWW INCLUDE: a host lighttpd with a site of
+# its own ("the host site" at /) that mounts sselight the way an admin does
+# (deploy/lighttpd/sselight.conf): the five var.sselight_* settings, then
+# INCLUDE. LIB holds the responders, WWW the web assets. Sets PORT,
+# SERVER_LOG, SERVER_PID, SERVER_TMP (so server_stop works) and BASE_URL
+# (with the prefix). Returns 1 when lighttpd refuses the config or does not
+# answer within 10 s.
+host_lighttpd_start() {
+    local prefix=$1 lib=$2 www=$3 include=$4 i
+    SERVER_TMP=$(mktemp -d /tmp/sselight-host.XXXXXX)
+    mkdir -p "$SERVER_TMP/host" "$SERVER_TMP/run" "$SERVER_TMP/data"
+    chmod 700 "$SERVER_TMP/run"
+    echo 'the host site' > "$SERVER_TMP/host/index.html"
+    PORT=$(free_port)
+    BASE_URL="http://127.0.0.1:$PORT$prefix"
+    SERVER_LOG=$OUT_DIR/lighttpd.log
+    : > "$SERVER_LOG"
+    cat > "$SERVER_TMP/host.conf" <<CONF
+server.document-root = "$SERVER_TMP/host"
+server.bind = "127.0.0.1"
+server.port = $PORT
+server.errorlog = "$SERVER_LOG"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html", ".css" => "text/css", ".js" => "text/javascript" )
+var.sselight_prefix   = "$prefix"
+var.sselight_lib      = "$lib"
+var.sselight_www      = "$www"
+var.sselight_run_dir  = "$SERVER_TMP/run"
+var.sselight_data_dir = "$SERVER_TMP/data"
+include "$include"
+CONF
+    lighttpd -tt -f "$SERVER_TMP/host.conf" >>"$SERVER_LOG" 2>&1 || return 1
+    (cd "$SERVER_TMP" && exec setsid lighttpd -D -f "$SERVER_TMP/host.conf") >>"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    for i in $(seq 1 100); do
+        curl -s -o /dev/null --max-time 1 "$BASE_URL/" && return 0
+        alive "$SERVER_PID" || break
+        sleep 0.1
+    done
+    return 1
+}
