@@ -9,7 +9,7 @@
 // Prints one line per check ("ok - ..." / "not ok - ...: why"), then a summary
 // line "N passed, N failed"; exits 1 if any check failed. Hard timeout ~30 s.
 
-import { launchChromium, oneLine, testEnv } from './lib.mjs';
+import { launchChromium, oneLine, testEnv, timeBudget } from './lib.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -20,9 +20,7 @@ const MIN_SPREAD_MS = 3_000; // first..DONE spread; a buffered stream gives ~0
 const SEED_PREFIX = 'The contents of this';
 const EXPECTED = [...Array(10).keys()].map((i) => `message number ${i}`).concat(['DONE']);
 
-const t0 = Date.now();
-const remaining = () => HARD_TIMEOUT_MS - 1_500 - (Date.now() - t0);
-const budget = (ms) => Math.max(1, Math.min(ms, remaining()));
+const { remaining, budget } = timeBudget(HARD_TIMEOUT_MS, 1_500);
 
 let passed = 0;
 let failed = 0;

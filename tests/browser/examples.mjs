@@ -15,7 +15,7 @@
 // ("ok - ..." / "not ok - ...: why"), then "N passed, N failed"; exits 1 if
 // any check failed.
 
-import { launchChromium, oneLine, testEnv, checkReport, runBounded } from './lib.mjs';
+import { launchChromium, oneLine, testEnv, checkReport, runBounded, timeBudget, pathOf } from './lib.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -30,10 +30,7 @@ const NAV = [
   ['/room', 'Live room'],
 ];
 
-const t0 = Date.now();
-const remaining = () => HARD_TIMEOUT_MS - 2_000 - (Date.now() - t0);
-const budget = (ms) => Math.max(1, Math.min(ms, remaining()));
-const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, remaining()))));
+const { remaining, budget, sleep } = timeBudget(HARD_TIMEOUT_MS, 2_000);
 
 // ---- checks, collected per section -----------------------------------------
 
@@ -41,7 +38,6 @@ const { section, finish } = checkReport();
 
 const { BASE, ORIGIN, OUT } = testEnv();
 const url = (p) => new URL(p, BASE).href;
-const pathOf = (u) => { try { return new URL(u).pathname; } catch { return ''; } };
 
 let browser = null;
 

@@ -114,3 +114,17 @@ export async function runBounded(name, ms, report, main) {
     report.finish();
   }
 }
+
+// The time left of a test bounded by totalMs, keeping reserveMs for the
+// report: remaining() in ms, budget(ms) caps a timeout to what is left, and
+// sleep(ms) never sleeps past it.
+export function timeBudget(totalMs, reserveMs = 2_000) {
+  const t0 = Date.now();
+  const remaining = () => totalMs - reserveMs - (Date.now() - t0);
+  const budget = (ms) => Math.max(1, Math.min(ms, remaining()));
+  const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, remaining()))));
+  return { remaining, budget, sleep };
+}
+
+// The path of a URL string ('' when it does not parse).
+export const pathOf = (u) => { try { return new URL(u).pathname; } catch { return ''; } };
