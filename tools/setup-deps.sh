@@ -9,10 +9,10 @@ target=${1:-run}
 
 # Package lists per target. A command found on PATH counts as installed
 # (node and npm often come from NodeSource rather than Debian's packages).
-build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev"
+build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libhiredis-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
-test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind nginx apache2 libapache2-mod-fcgid spawn-fcgi"
-bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox"
+test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind nginx apache2 libapache2-mod-fcgid spawn-fcgi redis-server"
+bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox redis-server"
 
 case "$target" in
     build) want=$build_pkgs ;;

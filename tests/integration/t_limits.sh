@@ -159,6 +159,9 @@ out=$(BASE_URL=$BASE_URL timeout 90 node "$ROOT/tests/lib/broadcast.mjs" "$nb")
 echo "# $out"
 expect_eq "$nb concurrent streams held, each received the broadcast" \
     "established $nb/$nb, received $nb/$nb" "$out"
+# Keep the server's log of a failed run (the next server_start truncates it).
+[ "$out" = "established $nb/$nb, received $nb/$nb" ] ||
+    cp "$SERVER_LOG" "$OUT_DIR/lighttpd-broadcast.log"
 echo "# after $nb streams: $(stats)"
 
 # --- the per-process subscriber cap (3 here), across channels
