@@ -21,6 +21,20 @@
  * --sub-header H (repeatable) gives the subscriber request's header lines
  * besides Host; the default is the one line "Accept: text/event-stream".
  *
+ * --port may be given up to 8 times, for several server instances that
+ * share a broker: subscriber i connects to port i mod P and publish k goes
+ * to port k mod P (so publishes alternate between the instances), and the
+ * JSON adds per_port counts and the latency of deliveries on the instance
+ * that took the publish (local_*) and on the others (cross_*).
+ *
+ * A subscriber that gets the same message twice counts it once in
+ * "delivered" and once in "duplicates" (when N x M fits a 64 MiB bitmap);
+ * "out_of_order" counts messages received after a later-numbered one (the
+ * POSTs do not wait for each other, so this is arrival order against send
+ * order); "orders" is how many different arrival orders the subscribers
+ * that got every message saw (1: all saw the same order). "client_cpu_s"
+ * is this process's user + system time.
+ *
  * Build: cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 \
  *            -o sse_load bench/sse_load.c
  */
@@ -39,6 +53,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +65,8 @@
 #define DRAIN_US 5000000LL
 #define MAX_SUB_HEADERS 16
 #define ERROR_REPORTS 5     /* error messages printed per kind, then quiet */
+#define MAX_PORTS 8
+#define SEEN_MAX_BYTES (64u << 20)
 
 enum ctype { C_SUB, C_PUB };
 enum cstate { S_CONNECTING, S_SENDING, S_STATUS, S_HEADERS, S_BODY, S_CLOSED };
@@ -63,10 +80,13 @@ struct conn {
     uint8_t data_state;     /* enum dstate, for the event being collected */
     uint8_t data_len;
     uint8_t pub_result;     /* publisher: result already counted */
+    uint8_t port_ix;        /* index into opt_ports */
     uint16_t line_len;
     uint16_t line_cap;
     uint32_t id;            /* subscriber index or publish sequence number */
-    uint32_t count;         /* subscriber: deliveries */
+    uint32_t count;         /* subscriber: deliveries (distinct messages) */
+    uint32_t max_seq1;      /* subscriber: highest sequence number seen + 1 */
+    uint64_t order_hash;    /* subscriber: hash of the arrival order */
     size_t out_off;
     size_t out_len;
     char *out;              /* request bytes (shared for subscribers) */
@@ -75,7 +95,8 @@ struct conn {
 };
 
 /* options */
-static int opt_port = -1;
+static int opt_ports[MAX_PORTS];
+static int opt_nports;
 static const char *opt_sub_path;
 static const char *opt_pub_path;
 static long opt_n = -1;
@@ -88,7 +109,7 @@ static int opt_sub_header_count;
 
 /* state */
 static int epfd = -1;
-static struct sockaddr_in server_addr;
+static struct sockaddr_in server_addrs[MAX_PORTS];
 static char rbuf[65536];
 static struct conn *subs;
 static char *sub_lines;
@@ -103,8 +124,15 @@ static long delivered;
 static int publishing;     /* the publish phase has begun */
 static int64_t first_sent_mono = -1, last_sent_mono = -1;
 
-static uint32_t *lat;
-static size_t lat_len, lat_cap;
+struct latv {
+    uint32_t *v;
+    size_t len, cap;
+};
+static struct latv lat, lat_local, lat_cross;   /* microseconds */
+static uint8_t *seen;       /* N x M bits: subscriber i has message seq */
+static long duplicates, out_of_order;
+static long port_est[MAX_PORTS], port_sub_errors[MAX_PORTS];
+static long port_published[MAX_PORTS], port_delivered[MAX_PORTS];
 
 static long reports_sub, reports_pub;
 
@@ -151,21 +179,21 @@ static void close_fd(int fd)
         fprintf(stderr, "sse_load: close: %s\n", strerror(errno));
 }
 
-static void lat_push(int64_t us)
+static void lat_push(struct latv *l, int64_t us)
 {
     if (us < 0)
         us = 0;
     if (us > (int64_t)UINT32_MAX)
         us = UINT32_MAX;
-    if (lat_len == lat_cap) {
-        size_t cap = lat_cap ? lat_cap * 2 : 65536;
-        uint32_t *p = realloc(lat, cap * sizeof *p);
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 65536;
+        uint32_t *p = realloc(l->v, cap * sizeof *p);
         if (!p)
             die("out of memory for %zu latencies", cap);
-        lat = p;
-        lat_cap = cap;
+        l->v = p;
+        l->cap = cap;
     }
-    lat[lat_len++] = (uint32_t)us;
+    l->v[l->len++] = (uint32_t)us;
 }
 
 /* ---- connection lifecycle ---- */
@@ -181,6 +209,7 @@ static void sub_fail(struct conn *c, const char *what, int err)
     c->fd = -1;
     c->state = S_CLOSED;
     sub_errors++;
+    port_sub_errors[c->port_ix]++;
     if (was_est)
         subs_open_est--;
     else
@@ -193,10 +222,12 @@ static void pub_count(struct conn *c, int ok)
         return;
     c->pub_result = 1;
     pubs_done++;
-    if (ok)
+    if (ok) {
         published++;
-    else
+        port_published[c->port_ix]++;
+    } else {
         publish_errors++;
+    }
 }
 
 static void pub_close(struct conn *c, int ok, const char *what, int err)
@@ -226,7 +257,8 @@ static int start_connect(struct conn *c)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return errno;
-    if (connect(fd, (struct sockaddr *)&server_addr, sizeof server_addr) != 0 &&
+    const struct sockaddr_in *sa = &server_addrs[c->port_ix];
+    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) != 0 &&
         errno != EINPROGRESS && errno != EINTR) {
         int e = errno;
         close_fd(fd);
@@ -251,6 +283,7 @@ static void start_sub(long i)
     c->fd = -1;
     c->type = C_SUB;
     c->id = (uint32_t)i;
+    c->port_ix = (uint8_t)(i % opt_nports);
     c->line = sub_lines + (size_t)i * SUB_LINE_CAP;
     c->line_cap = SUB_LINE_CAP;
     c->out = sub_request;
@@ -274,6 +307,7 @@ static void start_pub(long seq)
     c->fd = -1;
     c->type = C_PUB;
     c->id = (uint32_t)seq;
+    c->port_ix = (uint8_t)(seq % opt_nports);
     c->line = (char *)(c + 1);
     c->line_cap = PUB_LINE_CAP;
     pubs[seq] = c;
@@ -350,14 +384,41 @@ static int parse_payload(const char *s, size_t len, int64_t *usec, long *seq)
     return 0;
 }
 
+/* Marks message seq as received by subscriber c; 1 when it already was. */
+static int seen_before(const struct conn *c, long seq)
+{
+    if (!seen)
+        return 0;
+    size_t bit = (size_t)c->id * (size_t)opt_m + (size_t)seq;
+    uint8_t mask = (uint8_t)(1u << (bit % 8));
+    if (seen[bit / 8] & mask)
+        return 1;
+    seen[bit / 8] |= mask;
+    return 0;
+}
+
 static void dispatch_event(struct conn *c, int64_t now_real)
 {
     int64_t usec;
     long seq;
     if (c->data_state == D_OK && parse_payload(c->data, c->data_len, &usec, &seq) == 0) {
-        lat_push(now_real - usec);
+        if (seen_before(c, seq)) {
+            duplicates++;
+            c->data_state = D_NONE;
+            c->data_len = 0;
+            return;
+        }
+        c->order_hash = (c->order_hash ^ (uint64_t)(seq + 1)) * 0x100000001b3ULL;
+        if ((uint32_t)seq + 1 < c->max_seq1)
+            out_of_order++;
+        else
+            c->max_seq1 = (uint32_t)seq + 1;
+        lat_push(&lat, now_real - usec);
+        if (opt_nports > 1)
+            lat_push(seq % opt_nports == c->port_ix ? &lat_local : &lat_cross, now_real - usec);
         c->count++;
         delivered++;
+        port_delivered[c->port_ix]++;
     }
     c->data_state = D_NONE;
     c->data_len = 0;
@@ -419,6 +480,7 @@ static int handle_line(struct conn *c, const char *s, size_t len, int over, int6
         if (len == 0 && !over) {
             c->state = S_BODY;
             established++;
+            port_est[c->port_ix]++;
             subs_pending--;
             subs_open_est++;
         }
@@ -562,7 +624,7 @@ static void on_event(struct conn *c, uint32_t ev)
 
 static void usage(void)
 {
-    fputs("usage: sse_load --port P --sub-path PATH --pub-path PATH -n N -m M -r R\n"
+    fputs("usage: sse_load --port P [--port P2]... --sub-path PATH --pub-path PATH -n N -m M -r R\n"
           "                [--timeout S] [--connect-rate C] [--sub-header 'Name: value']...\n",
           stderr);
     exit(2);
@@ -615,7 +677,11 @@ static void parse_args(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "n:m:r:h", lo, NULL)) != -1) {
         switch (o) {
-        case O_PORT: opt_port = (int)parse_long(optarg, "--port", 1, 65535); break;
+        case O_PORT:
+            if (opt_nports == MAX_PORTS)
+                die("at most %d --port options", MAX_PORTS);
+            opt_ports[opt_nports++] = (int)parse_long(optarg, "--port", 1, 65535);
+            break;
         case O_SUB: opt_sub_path = optarg; break;
         case O_PUB: opt_pub_path = optarg; break;
         case O_TIMEOUT: opt_timeout = parse_double(optarg, "--timeout", 0.001, 1e7); break;
@@ -636,7 +702,7 @@ static void parse_args(int argc, char **argv)
         default: usage();
         }
     }
-    if (optind != argc || opt_port < 0 || !opt_sub_path || !opt_pub_path ||
+    if (optind != argc || opt_nports == 0 || !opt_sub_path || !opt_pub_path ||
         opt_n < 0 || opt_m < 0 || opt_rate < 0)
         usage();
     check_path(opt_sub_path, "--sub-path");
@@ -698,15 +764,15 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* nearest rank */
-static uint32_t percentile(double p)
+/* nearest rank, of a sorted vector */
+static uint32_t percentile(const struct latv *l, double p)
 {
-    size_t rank = (size_t)((p / 100.0) * (double)lat_len + 0.999999);
+    size_t rank = (size_t)((p / 100.0) * (double)l->len + 0.999999);
     if (rank < 1)
         rank = 1;
-    if (rank > lat_len)
-        rank = lat_len;
-    return lat[rank - 1];
+    if (rank > l->len)
+        rank = l->len;
+    return l->v[rank - 1];
 }
 
 static void print_ms(const char *key, int have, uint32_t us)
@@ -717,19 +783,77 @@ static void print_ms(const char *key, int have, uint32_t us)
         printf(",\"%s\":null", key);
 }
 
+/* PREFIXp50_ms, PREFIXp99_ms and (max) PREFIXmax_ms of a vector; sorts it */
+static void print_lat(const char *prefix, struct latv *l, int max)
+{
+    char key[32];
+    if (l->len)
+        qsort(l->v, l->len, sizeof *l->v, cmp_u32);
+    snprintf(key, sizeof key, "%sp50_ms", prefix);
+    print_ms(key, l->len > 0, l->len ? percentile(l, 50) : 0);
+    snprintf(key, sizeof key, "%sp99_ms", prefix);
+    print_ms(key, l->len > 0, l->len ? percentile(l, 99) : 0);
+    if (max) {
+        snprintf(key, sizeof key, "%smax_ms", prefix);
+        print_ms(key, l->len > 0, l->len ? l->v[l->len - 1] : 0);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distinct arrival orders among the subscribers that got every message. */
+static long distinct_orders(void)
+{
+    uint64_t *h = malloc((size_t)(subs_started ? subs_started : 1) * sizeof *h);
+    if (!h)
+        die("out of memory");
+    size_t n = 0;
+    for (long i = 0; i < subs_started; i++)
+        if (subs[i].count == (uint32_t)published && published > 0)
+            h[n++] = subs[i].order_hash;
+    qsort(h, n, sizeof *h, cmp_u64);
+    long d = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || h[i] != h[i - 1])
+            d++;
+    free(h);
+    return d;
+}
+
 static void print_result(void)
 {
-    if (lat_len)
-        qsort(lat, lat_len, sizeof *lat, cmp_u32);
     double pub_seconds = first_sent_mono >= 0 ? (last_sent_mono - first_sent_mono) / 1e6 : 0;
     printf("{\"n\":%ld,\"established\":%ld,\"sub_errors\":%ld,\"m\":%ld,\"rate\":%g,"
            "\"published\":%ld,\"publish_errors\":%ld,\"expected\":%ld,\"delivered\":%ld",
            opt_n, established, sub_errors, opt_m, opt_rate, published, publish_errors,
            established * published, delivered);
-    print_ms("p50_ms", lat_len > 0, lat_len ? percentile(50) : 0);
-    print_ms("p99_ms", lat_len > 0, lat_len ? percentile(99) : 0);
-    print_ms("max_ms", lat_len > 0, lat_len ? lat[lat_len - 1] : 0);
-    printf(",\"pub_seconds\":%.3f}\n", pub_seconds);
+    print_lat("", &lat, 1);
+    printf(",\"pub_seconds\":%.3f", pub_seconds);
+    if (seen)
+        printf(",\"duplicates\":%ld", duplicates);
+    else
+        printf(",\"duplicates\":null");
+    printf(",\"out_of_order\":%ld,\"orders\":%ld", out_of_order, distinct_orders());
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        printf(",\"client_cpu_s\":%.2f",
+               (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    if (opt_nports > 1) {
+        print_lat("local_", &lat_local, 0);
+        print_lat("cross_", &lat_cross, 0);
+        printf(",\"per_port\":[");
+        for (int i = 0; i < opt_nports; i++)
+            printf("%s{\"port\":%d,\"subs_est\":%ld,\"subs_err\":%ld,\"pubs_ok\":%ld,\"got\":%ld}",
+                   i ? "," : "", opt_ports[i], port_est[i], port_sub_errors[i],
+                   port_published[i], port_delivered[i]);
+        printf("]");
+    }
+    printf("}\n");
     if (fflush(stdout) != 0 || ferror(stdout))
         die("writing the result: %s", strerror(errno));
 }
@@ -767,16 +891,24 @@ int main(int argc, char **argv)
         die("signal: %s", strerror(errno));
     build_sub_request();
 
-    memset(&server_addr, 0, sizeof server_addr);
-    server_addr.sin_family = AF_INET;
-    server_addr.sin_port = htons((uint16_t)opt_port);
-    server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);   /* 127.0.0.1 only */
+    for (int i = 0; i < opt_nports; i++) {
+        struct sockaddr_in *sa = &server_addrs[i];
+        memset(sa, 0, sizeof *sa);
+        sa->sin_family = AF_INET;
+        sa->sin_port = htons((uint16_t)opt_ports[i]);
+        sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);   /* 127.0.0.1 only */
+    }
 
     subs = calloc((size_t)opt_n, sizeof *subs);
     sub_lines = malloc((size_t)opt_n * SUB_LINE_CAP);
     pubs = calloc(opt_m ? (size_t)opt_m : 1, sizeof *pubs);
     if (!subs || !sub_lines || !pubs)
         die("out of memory");
+    if (opt_m > 0 && (double)opt_n * (double)opt_m / 8 + 1 <= SEEN_MAX_BYTES) {
+        seen = calloc((size_t)opt_n * (size_t)opt_m / 8 + 1, 1);
+        if (!seen)
+            die("out of memory");
+    }
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)
@@ -891,7 +1023,10 @@ int main(int argc, char **argv)
     close_fd(epfd);
 
     print_result();
-    free(lat);
+    free(lat.v);
+    free(lat_local.v);
+    free(lat_cross.v);
+    free(seen);
     free(pubs);
     free(subs);
     free(sub_lines);

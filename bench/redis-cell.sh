@@ -1,0 +1,314 @@
+#!/bin/bash
+# make bench-redis: the Redis cell of issue 8, sselight and nginx + nchan
+# side by side in the same run (loopback only, not part of make test).
+#
+#   sselight: two instances (the shipped lighttpd.conf via server_start, each
+#     with its own SSELIGHT_DATA_DIR) with SSELIGHT_BROKER pointing at one
+#     fresh redis-server.
+#   nchan: two nginx instances (bench/nginx-nchan.conf.in, one worker each)
+#     with nchan_redis_url + nchan_use_redis on, sharing a second fresh
+#     redis-server.
+#
+# Each side: REDIS_CELL_SUBS (5000) subscribers to one channel on EACH
+# instance, then one publisher at REDIS_CELL_RATE (10/s) for
+# REDIS_CELL_SECONDS (20 s), publishes alternating between the instances,
+# each stamped with its send time (build/sse_load with two --port). Every
+# subscriber on both instances should get every message.
+# Writes bench/results/redis-DATE.md; the raw JSON, the server and Redis
+# logs stay in test-output/redis-cell/.
+#
+# REDIS_CELL_BROKER=sqlite checks the harness without Redis on sselight's
+# side: both instances share one data dir and the default SQLite broker.
+# The result then goes to test-output/redis-cell/ only, never bench/results.
+# REDIS_CELL_SIDES="sselight nchan" (default) picks the sides to run.
+#
+# Bounded: each load run has its own timeout, every server is stopped by
+# the EXIT trap, and the Makefile wraps it all in timeout 400.
+source "$(dirname "$0")/../tests/lib/harness.sh"
+set -u
+LOAD=$ROOT/build/sse_load
+SUBS=${REDIS_CELL_SUBS:-5000}
+RATE=${REDIS_CELL_RATE:-10}
+SECS=${REDIS_CELL_SECONDS:-20}
+BROKER=${REDIS_CELL_BROKER:-redis}
+SIDES=${REDIS_CELL_SIDES:-sselight nchan}
+MSGS=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
+STAMP=$(date -u +%Y-%m-%d)
+BASE_OUT=$OUT_DIR
+TSV=$BASE_OUT/rows.tsv
+: > "$TSV"
+TICK=$(getconf CLK_TCK)
+CH=cell$$
+
+case "$BROKER" in redis|sqlite) ;; *) echo "redis-cell: REDIS_CELL_BROKER is redis or sqlite" >&2; exit 2 ;; esac
+[ -x "$LOAD" ] || { echo "redis-cell: $LOAD is missing (make build/sse_load)" >&2; exit 2; }
+command -v redis-server >/dev/null || { echo "redis-cell: redis-server is not installed" >&2; exit 2; }
+
+# --- process accounting -----------------------------------------------------
+descendants() { # the pid and all below it
+    local p
+    echo "$1"
+    for p in $(pgrep -P "$1"); do descendants "$p"; done
+}
+cpu_ticks() {
+    local p t=0 v
+    for p in "$@"; do
+        v=$(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+rss_kb() {
+    local p t=0 v
+    for p in "$@"; do
+        v=$(awk '/^VmRSS:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+secs() { awk -v a="$1" -v b="$2" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }'; }
+
+# --- redis ------------------------------------------------------------------
+REDIS_PID="" REDIS_DIR=""
+redis_start() { # redis_start NAME: sets REDIS_PORT, REDIS_PID, REDIS_LOG
+    REDIS_DIR=$(mktemp -d /tmp/sselight-r.XXXXXX)
+    REDIS_PORT=$(free_port)
+    REDIS_LOG=$BASE_OUT/redis-$1.log
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+        --dir "$REDIS_DIR" --daemonize no --protected-mode yes \
+        > "$REDIS_LOG" 2>&1 &
+    REDIS_PID=$!
+    local i
+    for i in $(seq 1 50); do
+        [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
+        alive "$REDIS_PID" || break
+        sleep 0.1
+    done
+    echo "redis-cell: redis-server did not start; see $REDIS_LOG" >&2
+    return 1
+}
+redis_stop() {
+    [ -n "$REDIS_PID" ] || return 0
+    kill -TERM "$REDIS_PID" 2>/dev/null
+    [ -z "$(wait_gone 5 "$REDIS_PID")" ] || kill -KILL "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=""
+    rm -rf "$REDIS_DIR"
+}
+redis_commands() { # total commands processed so far
+    redis-cli -p "$REDIS_PORT" info stats 2>/dev/null | tr -d '\r' |
+        awk -F: '$1 == "total_commands_processed" { print $2 }'
+}
+
+# --- two sselight instances (harness.sh holds one server at a time) ----------
+S_PIDS=() S_TMPS=() S_PORTS=() S_LOGS=() S_DATA=()
+sselight_start() { # sselight_start NAME
+    OUT_DIR=$BASE_OUT/sselight-$1
+    mkdir -p "$OUT_DIR"
+    local data
+    if [ "$BROKER" = redis ]; then
+        data=$(mktemp -d /tmp/sselight-d.XXXXXX)
+    else
+        data=$SHARED_DATA
+    fi
+    SSELIGHT_DATA_DIR=$data server_start || { OUT_DIR=$BASE_OUT; return 1; }
+    S_PIDS+=("$SERVER_PID") S_TMPS+=("$SERVER_TMP") S_PORTS+=("$PORT") S_LOGS+=("$SERVER_LOG")
+    [ "$BROKER" = redis ] && S_DATA+=("$data")
+    SERVER_PID="" SERVER_TMP=""
+    OUT_DIR=$BASE_OUT
+}
+sselight_stop_all() {
+    local i
+    for i in "${!S_PIDS[@]}"; do
+        SERVER_PID=${S_PIDS[$i]} SERVER_TMP=${S_TMPS[$i]}
+        server_stop || echo "redis-cell: sselight instance $i left processes behind (killed)" >&2
+    done
+    SERVER_PID="" SERVER_TMP=""
+    for i in "${!S_DATA[@]}"; do rm -rf "${S_DATA[$i]}"; done
+    S_PIDS=() S_TMPS=() S_PORTS=() S_DATA=()
+}
+sselight_procs() { # every process of every instance (lighttpd's sessions)
+    local p
+    for p in "${S_PIDS[@]}"; do echo "$p"; pgrep -s "$p" 2>/dev/null; done | sort -u
+}
+
+# --- two nginx + nchan instances -------------------------------------------------
+N_PIDS=() N_DIRS=() N_PORTS=()
+nchan_start() { # nchan_start NAME
+    local dir port user="" i
+    dir=$(mktemp -d /tmp/sselight-n.XXXXXX)
+    port=$(free_port)
+    [ "$(id -u)" = 0 ] && user="user root;"
+    # bench/nginx-nchan.conf.in (the make bench peer, same limits) plus the
+    # shared Redis for every nchan location in the server.
+    sed -e "s|@PORT@|$port|; s|@DIR@|$dir|g; s|@USER@|$user|" \
+        -e "/listen 127.0.0.1:/a\\        nchan_redis_url \"redis://127.0.0.1:$REDIS_PORT\";\\n        nchan_use_redis on;" \
+        "$ROOT/bench/nginx-nchan.conf.in" > "$dir/nginx.conf"
+    nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' > "$BASE_OUT/nginx-$1.log" 2>&1 &
+    N_PIDS+=("$!") N_DIRS+=("$dir") N_PORTS+=("$port")
+    for i in $(seq 1 50); do
+        curl -s -o /dev/null --max-time 1 -d x "http://127.0.0.1:$port/pub/warmup$1" && return 0
+        alive "${N_PIDS[-1]}" || break
+        sleep 0.1
+    done
+    echo "redis-cell: nginx + nchan $1 did not start; see $BASE_OUT/nginx-$1.log and $dir/error.log" >&2
+    return 1
+}
+nchan_stop_all() {
+    local i
+    for i in "${!N_PIDS[@]}"; do
+        kill -QUIT "${N_PIDS[$i]}" 2>/dev/null
+        [ -z "$(wait_gone 5 "${N_PIDS[$i]}")" ] || kill -KILL "${N_PIDS[$i]}" 2>/dev/null
+        wait "${N_PIDS[$i]}" 2>/dev/null
+        [ -f "${N_DIRS[$i]}/error.log" ] && cp "${N_DIRS[$i]}/error.log" "$BASE_OUT/nginx-error-$i.log"
+        rm -rf "${N_DIRS[$i]}"
+    done
+    N_PIDS=() N_DIRS=() N_PORTS=()
+}
+nchan_procs() {
+    local p
+    for p in "${N_PIDS[@]}"; do descendants "$p"; done
+}
+
+SHARED_DATA=""
+cleanup() {
+    sselight_stop_all
+    nchan_stop_all
+    redis_stop
+    [ -n "$SHARED_DATA" ] && rm -rf "$SHARED_DATA"
+    true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- one side ---------------------------------------------------------------
+# run_side SERVER: starts its Redis and two instances, runs the load, stops
+# everything, appends a row to $TSV.
+run_side() {
+    local side=$1 sub pub procs cpu0 rcpu0 rcmd0 lp
+    redis_start "$side" || return 1
+    if [ "$side" = sselight ]; then
+        if [ "$BROKER" = redis ]; then
+            export SSELIGHT_BROKER=redis://127.0.0.1:$REDIS_PORT
+        else
+            unset SSELIGHT_BROKER
+            SHARED_DATA=$(mktemp -d /tmp/sselight-d.XXXXXX)
+        fi
+        sselight_start a && sselight_start b || return 1
+        unset SSELIGHT_BROKER
+        PORTS=("${S_PORTS[@]}") sub=/events/$CH pub=/events/$CH
+        procs=$(sselight_procs)
+    else
+        nchan_start a && nchan_start b || return 1
+        PORTS=("${N_PORTS[@]}") sub=/sub/$CH pub=/pub/$CH
+        procs=$(nchan_procs)
+    fi
+    echo "redis-cell: $side: instances on ports ${PORTS[*]}, redis on $REDIS_PORT; $SUBS subscribers each, $MSGS messages at $RATE/s"
+    local rss0
+    rss0=$(rss_kb $procs)
+    cpu0=$(cpu_ticks $procs) rcpu0=$(cpu_ticks "$REDIS_PID") rcmd0=$(redis_commands)
+    timeout $((SECS + 120)) "$LOAD" --port "${PORTS[0]}" --port "${PORTS[1]}" \
+        --sub-path "$sub" --pub-path "$pub" -n $((SUBS * 2)) -m "$MSGS" -r "$RATE" \
+        --timeout $((SECS + 90)) > "$BASE_OUT/$side.json" 2> "$BASE_OUT/$side.err" &
+    lp=$!
+    local peak=$rss0 r
+    while alive "$lp"; do
+        r=$(rss_kb $procs)
+        [ "$r" -gt "$peak" ] && peak=$r
+        sleep 0.5
+    done
+    wait "$lp"
+    local rc=$?
+    local cpu rcpu rcmd keys
+    cpu=$(secs "$cpu0" "$(cpu_ticks $procs)")
+    rcpu=$(secs "$rcpu0" "$(cpu_ticks "$REDIS_PID")")
+    rcmd=$(( $(redis_commands) - rcmd0 ))
+    keys=$(redis-cli -p "$REDIS_PORT" --scan 2>/dev/null | sort |
+        awk '{ n++; if (n <= 3) k = k (n > 1 ? ", " : "") $0 } END { printf "%d%s", n, (n ? " (" k (n > 3 ? ", ..." : "") ")" : "") }')
+    redis-cli -p "$REDIS_PORT" info commandstats 2>/dev/null | tr -d '\r' > "$BASE_OUT/redis-$side-commandstats.txt"
+    tail -n 3 "$BASE_OUT/$side.err" | sed "s/^/redis-cell: $side: /"
+    [ "$rc" = 0 ] || echo "redis-cell: $side: sse_load exited $rc" >&2
+    # Everything the servers logged during the run, kept for the result.
+    local log="$BASE_OUT/$side-server.log"
+    if [ "$side" = sselight ]; then
+        sselight_stop_all
+        cat "${S_LOGS[@]}" > "$log"
+    else
+        nchan_stop_all
+        cat "$BASE_OUT"/nginx-error-*.log > "$log" 2>/dev/null
+    fi
+    redis_stop
+    [ -n "$SHARED_DATA" ] && { rm -rf "$SHARED_DATA"; SHARED_DATA=""; }
+    node -e '
+        const fs = require("fs");
+        let j = {};
+        try { j = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch (e) {}
+        const v = (x) => (x === undefined || x === null ? "-" : x);
+        const pp = j.per_port || [];
+        const inst = pp.map((p) => `${p.subs_est} est, ${p.got}/${p.subs_est * (j.published || 0)} got, ${p.pubs_ok} POSTs`).join("; ");
+        console.log([process.argv[2], v(j.established), v(j.sub_errors), v(j.published), v(j.publish_errors),
+            v(j.delivered), v(j.expected), v(j.duplicates), v(j.out_of_order), v(j.p50_ms), v(j.p99_ms), v(j.max_ms),
+            v(j.local_p50_ms), v(j.local_p99_ms), v(j.cross_p50_ms), v(j.cross_p99_ms), v(j.orders), v(j.client_cpu_s),
+            inst || "-"].join("\t"));
+    ' "$BASE_OUT/$side.json" "$side" | tr -d '\n' >> "$TSV"
+    # Log lines besides starts, stops and subscribers closed at the end.
+    grep -vE 'server started|server stopped|signal 15: ending|subscriber of [^ ]+ closed after id [0-9]+: web server closed the connection' \
+        "$log" 2>/dev/null > "$BASE_OUT/$side-notable.log"
+    local lines
+    lines=$(grep -c . "$BASE_OUT/$side-notable.log"); lines=${lines:-0}
+    printf '\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cpu" "$rcpu" "$rcmd" "$((peak - rss0))" "$lines" "$keys" >> "$TSV"
+    awk -F'\t' -v s="$side" '$1 == s { printf "redis-cell: %-8s established %s  delivered %s/%s  duplicates %s  p50 %s  p99 %s  max %s ms  (same instance %s/%s, other %s/%s)  orders %s  redis commands %s\n", $1, $2, $6, $7, $8, $10, $11, $12, $13, $14, $15, $16, $17, $22 }' "$TSV"
+}
+
+# --- run ------------------------------------------------------------------------
+echo "redis-cell: broker $BROKER; sides: $SIDES"
+for s in $SIDES; do
+    case "$s" in sselight|nchan) run_side "$s" || { echo "redis-cell: $s side failed to start" >&2; exit 1; } ;;
+        *) echo "redis-cell: unknown side $s" >&2; exit 2 ;; esac
+done
+
+# --- results ------------------------------------------------------------------
+if [ "$BROKER" = redis ] && [ "$SIDES" = "sselight nchan" ]; then
+    MD=$ROOT/bench/results/redis-$STAMP.md
+else
+    MD=$BASE_OUT/redis-cell.md
+fi
+dirty=""
+[ -n "$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null)" ] && dirty=" with uncommitted changes by others in src/"
+{
+    echo "# make bench-redis, $STAMP $(date -u +%H:%M) UTC"
+    echo
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r). Commit $(cd "$ROOT" && git rev-parse --short HEAD)$dirty."
+    echo "Cell (issue 8): two instances x $SUBS subscribers to one channel ($((SUBS * 2)) streams), one publisher at $RATE/s for $SECS s ($MSGS messages), POSTs alternating between the two instances; every subscriber on both instances should get every message."
+    if [ "$BROKER" = redis ]; then
+        echo "sselight: two lighttpd + responder sets from the shipped lighttpd.conf, each with its own SSELIGHT_DATA_DIR, SSELIGHT_BROKER=redis://127.0.0.1:PORT on one fresh $(redis-server --version | cut -d' ' -f3 | sed 's/v=/redis-server /') (--save '' --appendonly no)."
+    else
+        echo "sselight: HARNESS CHECK ONLY, not the Redis broker: two instances sharing one SSELIGHT_DATA_DIR with the default SQLite broker."
+    fi
+    echo "nginx + nchan: two nginx $(nginx -v 2>&1 | cut -d/ -f2) with libnginx-mod-nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null), one worker each (bench/nginx-nchan.conf.in plus nchan_redis_url and nchan_use_redis on), sharing a second fresh redis-server."
+    echo "Load: one build/sse_load process (bench/sse_load.c with two --port): subscriber i on instance i mod 2, publish k to instance k mod 2, each message one POST stamped with its send time; latency = receive - send over all first deliveries. Same instance = the subscriber's instance took the POST; other instance = it came through Redis from the other one."
+    echo "CPU = user + system seconds of both instances' processes (web server + responders) and of redis-server during the load run; RSS growth = peak - before, both instances together."
+    echo "Single run on a shared 2-core machine: expect +-30 % between runs."
+    echo
+    echo "| server | established | delivered / expected | duplicates | p50 ms | p99 ms | max ms | same instance p50 / p99 ms | other instance p50 / p99 ms | arrival orders seen | out of send order | CPU s servers | CPU s redis | redis commands | CPU s load client |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    awk -F'\t' '{ printf "| %s | %s | %s / %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s | %s | %s | %s |\n", ($1 == "nchan" ? "nginx + nchan" : $1), $2, $6, $7, $8, $10, $11, $12, $13, $14, $15, $16, $17, $9, $20, $21, $22, $18 }' "$TSV"
+    echo
+    echo "Arrival orders seen: distinct orders in which the subscribers that got every message received them (1 = all the same). Out of send order: deliveries that came after a later-numbered message; the POSTs go to two servers without waiting for each other's answer, so this is not a broker guarantee."
+    echo
+    echo "Per instance (a, b):"
+    awk -F'\t' '{ printf "- %s: %s; subscriber errors %s, publish errors %s; RSS growth %s KB; redis keys at the end: %s; server log lines other than start, stop and subscribers closed at the end: %s\n", $1, $19, $3, $5, $23, $25, $24 }' "$TSV"
+    for s in sselight nchan; do
+        [ -s "$BASE_OUT/$s-notable.log" ] || continue
+        echo
+        echo "$s log lines other than start, stop and subscribers closed at the end (first 10 of $(grep -c . "$BASE_OUT/$s-notable.log")):"
+        echo
+        echo '```'
+        head -n 10 "$BASE_OUT/$s-notable.log"
+        echo '```'
+    done
+    echo
+    echo "Command: make bench-redis (bench/redis-cell.sh). Raw JSON and logs: test-output/redis-cell/."
+} > "$MD"
+echo "redis-cell: wrote $MD"
+cat "$MD"
