@@ -278,7 +278,7 @@ dirty=""
 {
     echo "# make bench-redis, $STAMP $(date -u +%H:%M) UTC"
     echo
-    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r). Commit $(cd "$ROOT" && git rev-parse --short HEAD)$dirty."
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r). Commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$dirty."
     echo "Cell (issue 8): two instances x $SUBS subscribers to one channel ($((SUBS * 2)) streams), one publisher at $RATE/s for $SECS s ($MSGS messages), POSTs alternating between the two instances; every subscriber on both instances should get every message."
     if [ "$BROKER" = redis ]; then
         echo "sselight: two lighttpd + responder sets from the shipped lighttpd.conf, each with its own SSELIGHT_DATA_DIR, SSELIGHT_BROKER=redis://127.0.0.1:PORT on one fresh $(redis-server --version | cut -d' ' -f3 | sed 's/v=/redis-server /') (--save '' --appendonly no)."
@@ -298,6 +298,12 @@ dirty=""
     echo
     echo "Per instance (a, b):"
     awk -F'\t' '{ printf "- %s: %s; subscriber errors %s, publish errors %s; RSS growth %s KB; redis keys at the end: %s; server log lines other than start, stop and subscribers closed at the end: %s\n", $1, $19, $3, $5, $23, $25, $24 }' "$TSV"
+    echo
+    echo "Redis calls by command since each redis-server started (instance start-up, subscribes and publishes; a few INFO and SCAN are this script's):"
+    for s in sselight nchan; do
+        [ -s "$BASE_OUT/redis-$s-commandstats.txt" ] || continue
+        echo "- $s: $(awk -F'[:,=]' '/^cmdstat_/ { printf "%s%s %s", (n++ ? ", " : ""), substr($1, 9), $3 }' "$BASE_OUT/redis-$s-commandstats.txt")"
+    done
     for s in sselight nchan; do
         [ -s "$BASE_OUT/$s-notable.log" ] || continue
         echo
