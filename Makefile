@@ -15,11 +15,12 @@ ASAN     := $(BUILD)/asan
 
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
-PAGE     := mem buf html http utf8 query notify broker page
-STREAM   := mem buf sse html http utf8 query auth subtoken chan_index demo notify broker fcgi_proto fcgi_reader loop fcgi_conn stream_reply stream_events stream_app
-PUB      := mem buf utf8 query notify broker
+BROKER   := notify loop redis_url redis_loop broker broker_sqlite broker_redis
+PAGE     := mem buf html http utf8 query $(BROKER) page
+STREAM   := mem buf sse html http utf8 query auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_reply stream_events stream_app
+PUB      := mem buf utf8 query $(BROKER)
 TOKEN    := mem buf utf8 query subtoken
-CORE     := mem buf sse html http utf8 query auth subtoken chan_index demo notify broker page fcgi_proto fcgi_reader loop
+CORE     := mem buf sse html http utf8 query auth subtoken chan_index demo $(BROKER) page fcgi_proto fcgi_reader
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_query \
             check_utf8 check_broker check_notify check_auth check_subtoken check_chan_index check_tmpdir \
@@ -79,15 +80,15 @@ soak:
 
 cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lfcgi -lsqlite3
+	$(CC) $(CFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis
 
 cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lcrypto
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto
 
 cgi-bin/sselight-pub: $(OBJ)/pub_main.o $(PUB_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis
 
 cgi-bin/sselight-token: $(OBJ)/token_main.o $(TOKEN:%=$(OBJ)/%.o)
 	@mkdir -p $(@D)
@@ -102,7 +103,7 @@ $(OBJ)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit: $(UNIT_O) $(CORE_O)
-	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lcrypto
+	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto
 
 # The same tests built with AddressSanitizer and UBSan.
 $(ASAN)/%.o: src/%.c
@@ -114,16 +115,16 @@ $(ASAN)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit_asan: $(UNIT:%=$(ASAN)/%.o) $(CORE:%=$(ASAN)/%.o)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lcrypto
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto
 
 # Sanitized responders, for running the integration tests under ASan/UBSan.
 $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lfcgi -lsqlite3
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis
 
 $(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lcrypto
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto
 
 # Client libraries: exact versions from package-lock.json, served same-origin.
 node_modules/.package-lock.json: package.json package-lock.json

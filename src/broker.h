@@ -1,15 +1,26 @@
-/* broker: durable channels of events, shared by every process on the
- * machine. The embedded backend is SQLite in WAL mode (one file,
- * DIR/broker.db); wake-ups go through notify. Ids are global and
- * increasing across channels, so one Last-Event-ID resumes a connection
- * that follows several channels. Calls block briefly on the database; a
- * writer waits at most BROKER_BUSY_MS for another writer's lock. */
+/* broker: durable channels of events, shared by every process that uses the
+ * same store. Two backends behind one interface:
+ *   - embedded (the default): SQLite in WAL mode, one file DIR/broker.db,
+ *     wake-ups between processes through notify. One machine.
+ *   - Redis (SSELIGHT_BROKER=redis://...): one Redis Stream per channel,
+ *     shared by every sselight instance that names the same server, with
+ *     live events over Redis Pub/Sub. See broker_redis.c.
+ * Ids are global and increasing across channels (in Redis too: a counter
+ * assigns them), so one Last-Event-ID resumes a connection that follows
+ * several channels, on any instance. Calls block briefly on the store: a
+ * SQLite writer waits at most BROKER_BUSY_MS for another's lock, a Redis
+ * command at most BROKER_REDIS_TIMEOUT_MS. */
 #ifndef SSELIGHT_BROKER_H
 #define SSELIGHT_BROKER_H
 
 #include <stddef.h>
 
+#include "buf.h"
+#include "loop.h"
+
 #define BROKER_BUSY_MS 2000
+#define BROKER_REDIS_TIMEOUT_MS 1000 /* connect or command, Redis backend */
+#define BROKER_GAP (-2) /* broker_read_since: see there */
 #define BROKER_HISTORY_DEFAULT 1000 /* events kept per channel */
 #define BROKER_CHANNELS_MAX 16      /* channels one read can name */
 
@@ -28,13 +39,18 @@ struct broker_event {
  * Return 0 to go on, non-zero to stop the read. */
 typedef int broker_event_fn(const struct broker_event *ev, void *arg);
 
-/* Opens (creating if needed) DIR/broker.db. history = events kept per
- * channel (0: BROKER_HISTORY_DEFAULT). SSELIGHT_SYNC in the environment
- * picks the durability: "normal" (default: a published event survives the
- * crash of any process) or "full" (also a power loss: fsync per publish).
- * Returns NULL with a reason in err. */
-struct broker *broker_open(const char *dir, unsigned history, char *err,
-                           size_t errlen);
+/* Opens the broker. url NULL or "": the embedded one, DIR/broker.db
+ * (created if needed). Otherwise a Redis address (see redis_url.h); dir is
+ * not used, and a Redis that cannot be reached yet is not an error (calls
+ * fail until it can). history = events kept per channel (0:
+ * BROKER_HISTORY_DEFAULT; approximate in Redis, which trims whole nodes).
+ * SSELIGHT_SYNC in the environment picks the embedded broker's durability:
+ * "normal" (default: a published event survives the crash of any process)
+ * or "full" (also a power loss: fsync per publish); Redis' durability is
+ * its own appendonly/appendfsync setting. Returns NULL with a reason in
+ * err (for a bad url, starting "SSELIGHT_BROKER"). */
+struct broker *broker_open(const char *url, const char *dir, unsigned history,
+                           char *err, size_t errlen);
 void broker_close(struct broker *b);
 
 /* The last error text of b (for logs). */
@@ -66,9 +82,13 @@ int broker_publish(struct broker *b, const char *channel, const char *event,
                    const char *data, size_t len, const char *key,
                    long long *id);
 
-/* Calls fn for events with id > after, in the given channels (nch == 0: all
- * channels), in id order, at most limit of them. Returns how many were
- * passed to fn, or -1. */
+/* Calls fn for events with id > after, in the given channels, in id order,
+ * at most limit of them. Returns how many were passed to fn, or -1.
+ * nch == 0 reads every channel: the live feed the watch wakes you for.
+ * The embedded broker reads it from its file; the Redis backend from what
+ * its live connection received, and when that may have missed some (after
+ * a reconnect) it returns BROKER_GAP once: read each subscriber's channels
+ * from its last id instead, then go on with nch == 0. */
 long broker_read_since(struct broker *b, long long after,
                        const char *const *channels, size_t nch, size_t limit,
                        broker_event_fn *fn, void *arg);
@@ -85,9 +105,22 @@ int broker_last_id(struct broker *b, long long *id);
  * a client resuming after an id below it has missed events. 0 or -1. */
 int broker_pruned_upto(struct broker *b, const char *channel, long long *id);
 
-/* Starts receiving wake-ups; returns the fd to watch for EPOLLIN (then call
- * broker_watch_drain and read), or -1 with errno. */
-int broker_watch(struct broker *b);
-void broker_watch_drain(struct broker *b);
+/* Called when events may have been published (read them with nch == 0). */
+typedef void broker_wake_fn(void *arg);
+
+/* Starts watching for new events in loop: fn(arg) runs after publishes by
+ * any process (any instance, with Redis) and after the Redis backend gets
+ * its live connection back. Once per broker. Returns 0, or -1 with the
+ * error in broker_error. */
+int broker_watch(struct broker *b, struct loop *loop, broker_wake_fn *fn,
+                 void *arg);
+
+/* "sqlite" or "redis". */
+const char *broker_kind(const struct broker *b);
+
+/* Appends "\"broker\":{\"kind\":...,...}" (a JSON member) with the backend's
+ * health: for Redis, where it points, whether the live connection is up,
+ * how often it reconnected and the last error. */
+void broker_append_stats_json(const struct broker *b, struct buf *out);
 
 #endif

@@ -133,7 +133,9 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
     if (!room_broker) {
         const char *dir = getenv("SSELIGHT_DATA_DIR");
         char err[256];
-        room_broker = broker_open(dir && *dir ? dir : "var", 0, err, sizeof err);
+        room_broker = broker_open(getenv("SSELIGHT_BROKER"),
+                                  dir && *dir ? dir : "var", 0, err,
+                                  sizeof err);
         if (!room_broker)
             fprintf(stderr, "page: room: %s\n", err);
     }

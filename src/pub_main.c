@@ -103,7 +103,9 @@ int main(int argc, char **argv)
         return 1;
     }
     char err[512];
-    struct broker *b = broker_open(dir && *dir ? dir : "var", 0, err, sizeof err);
+    struct broker *b = broker_open(getenv("SSELIGHT_BROKER"),
+                                   dir && *dir ? dir : "var", 0, err,
+                                   sizeof err);
     if (!b) {
         fprintf(stderr, "sselight-pub: %s\n", err);
         return 1;

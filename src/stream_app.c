@@ -142,6 +142,8 @@ static void stream_app_reply_stats(struct stream_app *app,
             app->stats.streams_open + ev.subscribers, app->stats.streams_open,
             ev.subscribers);
         stream_events_append_channels_json(app->events, &out);
+        buf_append_byte(&out, ',');
+        stream_events_append_broker_json(app->events, &out);
         buf_appendf(&out,
             ",\"published\":%llu,\"delivered\":%llu,\"heartbeats\":%llu,"
             "\"refused_cap\":%llu,\"closed_slow\":%llu,\"closed_cap\":%llu,"

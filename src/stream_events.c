@@ -45,8 +45,8 @@ struct stream_events {
     struct loop *loop;
     struct broker *broker;
     struct chan_index *index;      /* channel -> subscribers */
-    struct loop_io watch;
     struct loop_timer heartbeat;
+    struct loop_timer resync;      /* retries a failed catch-up */
     unsigned heartbeat_ms;
     size_t max_subscribers, max_channel_subscribers;
     char token[EVENTS_TOKEN_MAX];  /* "" when none is configured */
@@ -91,28 +91,63 @@ static int events_fanout_one(const struct broker_event *e, void *arg)
     return 0;
 }
 
+static int events_send_to_sub(const struct broker_event *e, void *arg);
+
+/* The live feed may have missed events (the Redis backend reconnected):
+ * every subscriber reads its own channels from its own last id, then the
+ * fan-out goes on from the highest id seen. On failure (the store is still
+ * away) it tries again in a second; subscribers keep their heartbeats. */
+static int events_resync(struct stream_events *ev)
+{
+    for (struct events_sub *s = ev->subs; s; s = s->next) {
+        const char *names[BROKER_CHANNELS_MAX];
+        for (size_t i = 0; i < s->nch; i++)
+            names[i] = chan_member_name(&s->members[i]);
+        long n;
+        do {
+            n = broker_read_since(ev->broker, s->last_id, names, s->nch,
+                                  EVENTS_FANOUT_BATCH, events_send_to_sub, s);
+        } while (n == EVENTS_FANOUT_BATCH);
+        if (n < 0) {
+            fprintf(stderr, "stream: catching up after a gap in the live "
+                    "feed: %s; retrying in 1 s\n", broker_error(ev->broker));
+            loop_timer_start(ev->loop, &ev->resync, 1000);
+            return -1;
+        }
+        if (s->last_id > ev->fanned_upto)
+            ev->fanned_upto = s->last_id;
+    }
+    return 0;
+}
+
 /* Fans out everything committed since the last round. */
 static void events_catch_up(struct stream_events *ev)
 {
     long n;
+    if (loop_timer_armed(&ev->resync))
+        return; /* a resync is due; it runs first */
     do {
         n = broker_read_since(ev->broker, ev->fanned_upto, NULL, 0,
                               EVENTS_FANOUT_BATCH, events_fanout_one, ev);
+        if (n == BROKER_GAP && events_resync(ev) == 0)
+            n = EVENTS_FANOUT_BATCH; /* then what is queued */
     } while (n == EVENTS_FANOUT_BATCH);
-    if (n < 0)
+    if (n == -1)
         fprintf(stderr, "stream: reading new events: %s\n",
                 broker_error(ev->broker));
 }
 
-static void events_on_wakeup(struct loop *loop, struct loop_io *io,
-                             uint32_t events)
+static void events_on_wake(void *arg)
+{
+    events_catch_up(arg);
+}
+
+static void events_on_resync(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    (void)events;
-    struct stream_events *ev = container_of(io, struct stream_events, watch);
-    /* Drain first: a publish after this point sends a new wake-up. */
-    broker_watch_drain(ev->broker);
-    events_catch_up(ev);
+    struct stream_events *ev = container_of(t, struct stream_events, resync);
+    if (events_resync(ev) == 0)
+        events_catch_up(ev);
 }
 
 /* Proxies and lighttpd's max-write-idle drop silent streams; a comment
@@ -345,6 +380,33 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
         return;
     }
 
+    /* Where this client starts, before anything is sent: a store that
+     * cannot answer gets a 503 the client retries, not a dead stream. */
+    long long last;
+    if (broker_last_id(ev->broker, &last) != 0) {
+        fprintf(stderr, "stream: subscribe: %s\n", broker_error(ev->broker));
+        events_reply_error(conn, method, 503, "the event store is not "
+                           "available; try again later");
+        return;
+    }
+    if (resume > last) {
+        /* An id this store never gave out (a store that was reset, or a
+         * made-up id): waiting for ids to pass it would hide every new
+         * event from this client, so it gets the live ones from here. */
+        fprintf(stderr, "stream: Last-Event-ID %lld is past the last id %lld "
+                "of this store: resuming from %lld\n", resume, last, last);
+        resume = last;
+    }
+    if (resume >= 0) {
+        start = resume;
+    } else if (broker_history_start(ev->broker, r.channels, r.nch, history,
+                                    &start) != 0) {
+        fprintf(stderr, "stream: subscribe: %s\n", broker_error(ev->broker));
+        events_reply_error(conn, method, 503, "the event store is not "
+                           "available; try again later");
+        return;
+    }
+
     struct buf head = BUF_INIT;
     http_append_sse_head(&head);
     if (method == HTTP_HEAD) {
@@ -375,24 +437,8 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
     ev->subs = s;
     ev->stats.subscribers++;
 
-    long long last;
-    if (resume >= 0 && broker_last_id(ev->broker, &last) == 0 && resume > last) {
-        /* An id this store never gave out (a store that was reset, or a
-         * made-up id): waiting for ids to pass it would hide every new
-         * event from this client, so it gets the live ones from here. */
-        fprintf(stderr, "stream: Last-Event-ID %lld is past the last id %lld "
-                "of this store: resuming from %lld\n", resume, last, last);
-        resume = last;
-    }
-    if (resume >= 0) {
-        start = resume;
+    if (resume >= 0)
         events_send_missed(s, &r, resume);
-    } else if (broker_history_start(ev->broker, r.channels, r.nch, history,
-                                    &start) != 0) {
-        fprintf(stderr, "stream: history: %s\n", broker_error(ev->broker));
-        fcgi_conn_abort(conn, "broker error");
-        return;
-    }
     s->last_id = start;
     /* Everything after start that is stored now; what commits later comes
      * through the fan-out, which skips ids this client already has. */
@@ -477,7 +523,10 @@ static void events_store(struct stream_events *ev, struct fcgi_conn *conn,
         fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",
                 n, channel, broker_error(ev->broker));
         events_reply_error(conn, method, 503,
-                           "not stored: the broker failed; try again");
+                           strcmp(broker_kind(ev->broker), "redis") == 0
+                               ? "not stored: the broker (redis) is not "
+                                 "available; try again"
+                               : "not stored: the broker failed; try again");
         return;
     }
     if (rc == 0)
@@ -635,27 +684,30 @@ struct stream_events *stream_events_new(struct loop *loop,
         }
         strcpy(ev->secret, c->subscribe_secret);
     }
-    ev->broker = broker_open(c->data_dir, c->history, err, errlen);
+    ev->broker = broker_open(c->broker_url, c->data_dir, c->history, err,
+                             errlen);
     if (!ev->broker) {
         free(ev);
         return NULL;
     }
-    int fd = broker_watch(ev->broker);
-    if (fd < 0 || loop_io_add(loop, &ev->watch, fd, EPOLLIN,
-                              events_on_wakeup) != 0) {
-        snprintf(err, errlen, "cannot watch the broker in %s/notify: %s",
-                 c->data_dir, strerror(errno));
-        broker_close(ev->broker);
-        free(ev);
-        return NULL;
-    }
-    if (broker_last_id(ev->broker, &ev->fanned_upto) != 0) {
+    /* Fan out from the store's last id. A Redis that is not up yet is not
+     * fatal: its live feed starts with a gap, and the resync reads from
+     * each subscriber's own id. */
+    if (broker_last_id(ev->broker, &ev->fanned_upto) != 0 &&
+        strcmp(broker_kind(ev->broker), "redis") != 0) {
         snprintf(err, errlen, "broker: %s", broker_error(ev->broker));
-        (void)loop_io_del(loop, &ev->watch);
         broker_close(ev->broker);
         free(ev);
         return NULL;
     }
+    if (broker_watch(ev->broker, loop, events_on_wake, ev) != 0) {
+        snprintf(err, errlen, "cannot watch the broker: %s",
+                 broker_error(ev->broker));
+        broker_close(ev->broker);
+        free(ev);
+        return NULL;
+    }
+    loop_timer_init(&ev->resync, events_on_resync);
     ev->index = chan_index_new();
     loop_timer_init(&ev->heartbeat, events_on_heartbeat);
     loop_timer_start(loop, &ev->heartbeat, ev->heartbeat_ms);
@@ -667,9 +719,7 @@ void stream_events_free(struct stream_events *ev)
     if (!ev)
         return;
     loop_timer_stop(ev->loop, &ev->heartbeat);
-    if (loop_io_del(ev->loop, &ev->watch) != 0)
-        fprintf(stderr, "stream: epoll_ctl(DEL, broker watch): %s\n",
-                strerror(errno));
+    loop_timer_stop(ev->loop, &ev->resync);
     broker_close(ev->broker);
     chan_index_free(ev->index);
     free(ev);
@@ -696,4 +746,10 @@ void stream_events_append_channels_json(const struct stream_events *ev,
     buf_append_str(out, "\"channels\":{");
     chan_index_foreach(ev->index, events_channel_json, out);
     buf_append_byte(out, '}');
+}
+
+void stream_events_append_broker_json(const struct stream_events *ev,
+                                      struct buf *out)
+{
+    broker_append_stats_json(ev->broker, out);
 }

@@ -21,7 +21,8 @@
 #define EVENTS_BATCH_MAX 1000        /* events in one batch publish */
 
 struct stream_events_config {
-    const char *data_dir;       /* where the broker lives */
+    const char *broker_url;     /* SSELIGHT_BROKER; NULL: embedded broker */
+    const char *data_dir;       /* where the embedded broker lives */
     const char *publish_token;  /* NULL: publishing only from loopback */
     const char *subscribe_secret; /* signs private-* tokens; NULL: none */
     unsigned history;           /* events kept per channel (0: default) */
@@ -60,5 +61,9 @@ struct stream_events_stats stream_events_stats(const struct stream_events *ev);
  * around it) for the channels this process serves. */
 void stream_events_append_channels_json(const struct stream_events *ev,
                                         struct buf *out);
+
+/* Appends "\"broker\":{...}": the backend and its health. */
+void stream_events_append_broker_json(const struct stream_events *ev,
+                                      struct buf *out);
 
 #endif

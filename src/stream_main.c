@@ -165,6 +165,7 @@ int main(void)
                                10000000, &max_chan_subs) != 0)
         return 2;
     struct stream_events_config events = {
+        .broker_url = getenv("SSELIGHT_BROKER"),
         .data_dir = data_dir && *data_dir ? data_dir : "var",
         .publish_token = getenv("SSELIGHT_PUBLISH_TOKEN"),
         .history = (unsigned)history,

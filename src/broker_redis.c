@@ -1,0 +1,993 @@
+/* broker_redis: the broker on a Redis server shared by several sselight
+ * instances (SSELIGHT_BROKER=redis://...). See broker.h for the contract.
+ *
+ * Layout in the selected database:
+ *   sselight:ch:CHANNEL    a Redis Stream per channel; entry id "N-0" where
+ *                          N is the event id, fields e (event), d (data),
+ *                          t (created, ms). Trimmed to the history bound
+ *                          in batches (below).
+ *   sselight:last-id       the counter that assigns ids (INCRBY), so ids
+ *                          are global across channels, as in SQLite.
+ *   sselight:keys:CHANNEL  sorted set: idempotency key -> first id;
+ *   sselight:keyn:CHANNEL  hash: idempotency key -> events stored.
+ *   sselight:pruned        hash: channel -> highest id trimmed away, so a
+ *                          client resuming below it is told it missed some.
+ * Trimming: XADD's approximate MAXLEN ~ would be cheapest, but Redis does
+ * not say which ids it dropped, and the missed-events notice needs the
+ * highest. So the script lets a stream grow to history + slack (a tenth,
+ * at most 100; none below 100), then cuts it back to history with one
+ * XTRIM MINID after finding the cut with XRANGE: whole nodes go at once,
+ * as with MAXLEN ~, and the bound is exact for small histories.
+ * Pub/Sub channel sselight:live:DB carries every event as it is stored
+ * ("ID\nCHANNEL\nEVENT\nDATA"), so each process needs one subscription in
+ * all, not one per subscriber.
+ *
+ * A publish is one Lua script, so the key check, the id assignment, the
+ * appends, the trim and the Pub/Sub message are one atomic step; it
+ * returns after Redis ran it. Commands go over a blocking connection with
+ * a timeout (BROKER_REDIS_TIMEOUT_MS); the live feed is a hiredis async
+ * connection in our event loop (redis_loop), reconnected with backoff.
+ * Live events queue here until stream_events reads them (nch == 0). Ids
+ * are consecutive, so a hole in the feed shows; a hole or a reconnect
+ * makes the next such read return BROKER_GAP, and the caller catches up
+ * from the streams themselves. */
+#include "broker_impl.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "redis_loop.h"
+
+#define REDIS_BACKOFF_FIRST_MS 100
+#define REDIS_BACKOFF_MAX_MS 2000
+#define REDIS_IDLE_PING_MS 10000   /* check an idle command connection */
+#define REDIS_QUEUE_MAX 20000      /* live events held; past it: a gap */
+#define REDIS_KEY_MAX 160
+
+/* KEYS: stream, key zset, key hash, id counter, pruned hash.
+ * ARGV: channel, maxlen, idempotency key or "", live channel, now ms,
+ *       then event name and data for each event.
+ * Returns {replayed (0/1), first id, count}. */
+static const char redis_publish_lua[] =
+    "local stream, kz, kh, ctr = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+    "local channel, maxlen, ikey = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
+    "local live, now = ARGV[4], ARGV[5]\n"
+    "if ikey ~= '' then\n"
+    "  local seen = redis.call('ZSCORE', kz, ikey)\n"
+    "  if seen then\n"
+    "    return {1, seen, redis.call('HGET', kh, ikey) or '0'}\n"
+    "  end\n"
+    "end\n"
+    "local n = (#ARGV - 5) / 2\n"
+    "local first = redis.call('INCRBY', ctr, n) - n + 1\n"
+    "for i = 0, n - 1 do\n"
+    "  local id = string.format('%d', first + i)\n"
+    "  local ev, data = ARGV[6 + 2 * i], ARGV[7 + 2 * i]\n"
+    "  redis.call('XADD', stream, id .. '-0', 'e', ev, 'd', data, 't', now)\n"
+    "  redis.call('PUBLISH', live, id .. '\\n' .. channel .. '\\n' .. ev ..\n"
+    "             '\\n' .. data)\n"
+    "end\n"
+    "if ikey ~= '' then\n"
+    "  redis.call('ZADD', kz, first, ikey)\n"
+    "  redis.call('HSET', kh, ikey, n)\n"
+    "end\n"
+    "local slack = 0\n"
+    "if maxlen >= 100 then slack = math.min(100, math.floor(maxlen / 10)) end\n"
+    "local len = redis.call('XLEN', stream)\n"
+    "if len > maxlen + slack then\n"
+    "  local cut = redis.call('XRANGE', stream, '-', '+', 'COUNT', len - maxlen)\n"
+    "  local last = tonumber(string.match(cut[#cut][1], '^%d+'))\n"
+    "  redis.call('XTRIM', stream, 'MINID', string.format('%d-0', last + 1))\n"
+    "  redis.call('HSET', KEYS[5], channel, string.format('%d', last))\n"
+    "end\n"
+    /* A key lives as long as the first event of its publish is kept. */
+    "if redis.call('EXISTS', kz) == 1 then\n"
+    "  local head = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)\n"
+    "  local oldest = string.match(head[1][1], '^%d+')\n"
+    "  local gone = redis.call('ZRANGEBYSCORE', kz, '-inf', '(' .. oldest)\n"
+    "  if #gone > 0 then\n"
+    "    redis.call('ZREMRANGEBYSCORE', kz, '-inf', '(' .. oldest)\n"
+    "    redis.call('HDEL', kh, unpack(gone))\n"
+    "  end\n"
+    "end\n"
+    "return {0, string.format('%d', first), string.format('%d', n)}\n";
+
+/* KEYS: streams. ARGV: how many of the newest ids to return per stream.
+ * Returns the ids (numbers as strings), without the data. */
+static const char redis_newest_ids_lua[] =
+    "local out = {}\n"
+    "for _, k in ipairs(KEYS) do\n"
+    "  for _, e in ipairs(redis.call('XREVRANGE', k, '+', '-', 'COUNT',\n"
+    "                               ARGV[1])) do\n"
+    "    out[#out + 1] = string.match(e[1], '^%d+')\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+enum redis_live_state { LIVE_OFF, LIVE_CONNECTING, LIVE_CONNECTED, LIVE_WAITING };
+
+static const char *const redis_live_names[] = {
+    [LIVE_OFF] = "off", [LIVE_CONNECTING] = "connecting",
+    [LIVE_CONNECTED] = "connected", [LIVE_WAITING] = "down",
+};
+
+/* One live event: one allocation, the strings after the struct. */
+struct redis_live_event {
+    struct redis_live_event *next;
+    struct broker_event ev;
+};
+
+struct broker_redis {
+    struct broker base; /* first: see broker_impl.h */
+    struct redis_url url;
+    char target[REDIS_URL_HOST_MAX + 32]; /* for logs and /stats */
+    char live_channel[48];
+    unsigned history;
+
+    redisContext *cmd;          /* NULL while down */
+    uint64_t cmd_retry_at_ms;   /* no new connect before this */
+    unsigned cmd_backoff_ms;
+    uint64_t cmd_used_ms;
+    char cmd_error[512];        /* why it is down */
+
+    struct loop *loop;          /* set by the watch */
+    broker_wake_fn *wake;
+    void *wake_arg;
+    struct redis_loop live;     /* live.ac: the Pub/Sub connection */
+    enum redis_live_state live_state;
+    struct loop_timer live_timer; /* reconnect, or connect deadline */
+    unsigned live_backoff_ms;
+    uint64_t reconnects;        /* live connections made after the first */
+    int ever_connected;
+    char live_error[512];
+
+    struct redis_live_event *q_head, *q_tail;
+    size_t q_count;
+    long long q_last_id;        /* last id on this connection, 0: none */
+    int gap;                    /* the feed may have missed events */
+    int wake_pending;
+};
+
+static const struct broker_ops broker_redis_ops;
+
+static uint64_t redis_now_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static long long redis_wall_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned redis_next_backoff(unsigned ms)
+{
+    if (ms == 0)
+        return REDIS_BACKOFF_FIRST_MS;
+    return ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : ms * 2;
+}
+
+/* "N-0" (or "N") -> N; -1 when it is not an id of ours. */
+static long long redis_parse_id(const char *s, size_t len)
+{
+    long long v = 0;
+    size_t i = 0;
+    if (len == 0)
+        return -1;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (i == 0 || (i < len && s[i] != '-'))
+        return -1;
+    return v;
+}
+
+static void redis_key(char *out, const char *kind, const char *channel)
+{
+    snprintf(out, REDIS_KEY_MAX, "sselight:%s:%s", kind, channel);
+}
+
+/* --- the command connection ------------------------------------------- */
+
+static void redis_cmd_drop(struct broker_redis *r, const char *what)
+{
+    snprintf(r->cmd_error, sizeof r->cmd_error, "redis at %s: %s: %s",
+             r->target, what, r->cmd && r->cmd->errstr[0] ? r->cmd->errstr
+                                                          : "out of memory");
+    broker_fail_text(&r->base, "%s", r->cmd_error);
+    if (r->cmd)
+        redisFree(r->cmd);
+    r->cmd = NULL;
+    r->cmd_backoff_ms = redis_next_backoff(r->cmd_backoff_ms);
+    r->cmd_retry_at_ms = redis_now_ms() + r->cmd_backoff_ms;
+}
+
+/* Runs one command on c; NULL when the connection failed. */
+static redisReply *redis_run(redisContext *c, int argc, const char **argv,
+                             const size_t *lens)
+{
+    return redisCommandArgv(c, argc, argv, lens);
+}
+
+/* AUTH and SELECT on a new connection. 0; -1 with err set when the server
+ * refused (fatal: misconfiguration); -2 when the connection failed. */
+static int redis_login(struct broker_redis *r, redisContext *c, char *err,
+                       size_t errlen)
+{
+    const char *argv[3];
+    int argc = 0;
+    char db[8];
+    for (int step = 0; step < 2; step++) {
+        if (step == 0) {
+            if (!r->url.password[0])
+                continue;
+            argv[argc = 0] = "AUTH";
+            if (r->url.user[0])
+                argv[++argc] = r->url.user;
+            argv[++argc] = r->url.password;
+            argc++;
+        } else {
+            if (r->url.db == 0)
+                continue;
+            snprintf(db, sizeof db, "%d", r->url.db);
+            argv[0] = "SELECT";
+            argv[1] = db;
+            argc = 2;
+        }
+        redisReply *rep = redis_run(c, argc, argv, NULL);
+        if (!rep)
+            return -2;
+        int bad = rep->type == REDIS_REPLY_ERROR;
+        if (bad)
+            snprintf(err, errlen, "%s refused: %.*s", argv[0],
+                     (int)rep->len, rep->str);
+        freeReplyObject(rep);
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+/* The command connection, connecting if needed (not before the backoff
+ * allows). NULL with the error in r->base.error. fatal (may be NULL) is
+ * set when the server refused AUTH or SELECT. */
+static redisContext *redis_cmd(struct broker_redis *r, int *fatal)
+{
+    uint64_t now = redis_now_ms();
+    if (r->cmd && now - r->cmd_used_ms > REDIS_IDLE_PING_MS) {
+        /* Idle for a while: a server-side timeout or a restart may have
+         * closed it, and a publish must not fail on a stale connection. */
+        redisReply *rep = redisCommand(r->cmd, "PING");
+        if (!rep)
+            redis_cmd_drop(r, "PING");
+        else
+            freeReplyObject(rep);
+        r->cmd_backoff_ms = 0;
+        r->cmd_retry_at_ms = 0;
+    }
+    if (r->cmd) {
+        r->cmd_used_ms = now;
+        return r->cmd;
+    }
+    if (now < r->cmd_retry_at_ms) {
+        broker_fail_text(&r->base, "%s (next try in %llu ms)", r->cmd_error,
+                         (unsigned long long)(r->cmd_retry_at_ms - now));
+        return NULL;
+    }
+    struct timeval tv = { BROKER_REDIS_TIMEOUT_MS / 1000,
+                          (BROKER_REDIS_TIMEOUT_MS % 1000) * 1000 };
+    redisContext *c = r->url.path[0]
+                          ? redisConnectUnixWithTimeout(r->url.path, tv)
+                          : redisConnectWithTimeout(r->url.host, r->url.port,
+                                                    tv);
+    r->cmd = c;
+    if (!c || c->err) {
+        redis_cmd_drop(r, "cannot connect");
+        return NULL;
+    }
+    char why[200];
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        redis_cmd_drop(r, "setting the timeout");
+        return NULL;
+    }
+    (void)redisEnableKeepAlive(c);
+    int rc = redis_login(r, c, why, sizeof why);
+    if (rc == -2) {
+        redis_cmd_drop(r, "logging in");
+        return NULL;
+    }
+    if (rc == -1) {
+        if (fatal)
+            *fatal = 1;
+        broker_fail_text(&r->base, "redis at %s: %s", r->target, why);
+        redisFree(c);
+        r->cmd = NULL;
+        r->cmd_backoff_ms = REDIS_BACKOFF_MAX_MS;
+        r->cmd_retry_at_ms = now + r->cmd_backoff_ms;
+        return NULL;
+    }
+    r->cmd_backoff_ms = 0;
+    r->cmd_used_ms = now;
+    return c;
+}
+
+/* Sends the commands and collects their replies (pipelined): rep[i] for
+ * argv[i]. Returns 0, or -1 with the error recorded and no replies left. */
+static int redis_pipeline(struct broker_redis *r, size_t n, const int *argc,
+                          const char **const *argv,
+                          const size_t *const *lens, redisReply **rep)
+{
+    redisContext *c = redis_cmd(r, NULL);
+    if (!c)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        rep[i] = NULL;
+        if (redisAppendCommandArgv(c, argc[i], argv[i], lens[i]) !=
+            REDIS_OK) {
+            redis_cmd_drop(r, "sending");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *p = NULL;
+        if (redisGetReply(c, &p) != REDIS_OK || !p) {
+            for (size_t j = 0; j < i; j++)
+                freeReplyObject(rep[j]);
+            redis_cmd_drop(r, "reading a reply");
+            return -1;
+        }
+        rep[i] = p;
+    }
+    return 0;
+}
+
+static void redis_free_replies(redisReply **rep, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rep[i])
+            freeReplyObject(rep[i]);
+}
+
+/* 0 when rep is not an error reply; else records it and returns -1. */
+static int redis_reply_ok(struct broker_redis *r, const redisReply *rep,
+                          const char *what)
+{
+    if (rep->type != REDIS_REPLY_ERROR)
+        return 0;
+    return broker_fail_text(&r->base, "redis at %s: %s: %.*s", r->target,
+                            what, (int)rep->len, rep->str);
+}
+
+/* Runs one EVAL (script, keys, args); the reply or NULL (error recorded). */
+static redisReply *redis_eval(struct broker_redis *r, const char *script,
+                              size_t nkeys, const char **argv, size_t *lens,
+                              size_t argc, const char *what)
+{
+    /* argv[0..3) are ours to fill: EVAL, the script, nkeys. */
+    char nk[16];
+    snprintf(nk, sizeof nk, "%zu", nkeys);
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = script;
+    lens[1] = strlen(script);
+    argv[2] = nk;
+    lens[2] = strlen(nk);
+    int ac = (int)argc;
+    const char **const av = argv;
+    const size_t *const ln = lens;
+    redisReply *rep;
+    if (redis_pipeline(r, 1, &ac, &av, &ln, &rep) != 0)
+        return NULL;
+    if (redis_reply_ok(r, rep, what) != 0) {
+        freeReplyObject(rep);
+        return NULL;
+    }
+    return rep;
+}
+
+/* --- publishing and reading --------------------------------------------- */
+
+static long long redis_reply_int(const redisReply *e)
+{
+    if (e->type == REDIS_REPLY_INTEGER)
+        return e->integer;
+    if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
+        return redis_parse_id(e->str, e->len);
+    return -1;
+}
+
+static int broker_redis_publish_many(struct broker *base, const char *channel,
+                                     const struct broker_new_event *evs,
+                                     size_t n, const char *key,
+                                     long long *first_id, size_t *n_stored)
+{
+    struct broker_redis *r = (struct broker_redis *)base;
+    char kstream[REDIS_KEY_MAX], kz[REDIS_KEY_MAX], kh[REDIS_KEY_MAX];
+    char maxlen[16], now[24];
+    size_t argc = 3 + 5 + 5 + 2 * n;
+    const char **argv = mem_calloc(argc, sizeof *argv);
+    size_t *lens = mem_calloc(argc, sizeof *lens);
+    size_t a = 3;
+
+    redis_key(kstream, "ch", channel);
+    redis_key(kz, "keys", channel);
+    redis_key(kh, "keyn", channel);
+    snprintf(maxlen, sizeof maxlen, "%u", r->history);
+    snprintf(now, sizeof now, "%lld", redis_wall_ms());
+    const char *fixed[] = { kstream, kz, kh, "sselight:last-id",
+                            "sselight:pruned", channel,
+                            maxlen, key ? key : "", r->live_channel, now };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++, a++) {
+        argv[a] = fixed[i];
+        lens[a] = strlen(fixed[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        argv[a] = evs[i].event;
+        lens[a++] = strlen(evs[i].event);
+        argv[a] = evs[i].len ? evs[i].data : "";
+        lens[a++] = evs[i].len;
+    }
+    redisReply *rep = redis_eval(r, redis_publish_lua, 5, argv, lens, argc,
+                                 "publish");
+    free(argv);
+    free(lens);
+    if (!rep)
+        return -1;
+    int rc = -1;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+        long long replayed = redis_reply_int(rep->element[0]);
+        long long first = redis_reply_int(rep->element[1]);
+        long long count = redis_reply_int(rep->element[2]);
+        if (first > 0 && count >= 0 && (replayed == 0 || replayed == 1)) {
+            *first_id = first;
+            *n_stored = (size_t)count;
+            rc = (int)replayed;
+        }
+    }
+    if (rc < 0)
+        broker_fail_text(base, "redis at %s: publish: unexpected reply",
+                         r->target);
+    freeReplyObject(rep);
+    return rc;
+}
+
+/* One entry of an XRANGE reply, ready for a broker_event. */
+struct redis_entry {
+    long long id;
+    const char *channel;
+    const redisReply *fields;
+};
+
+static int redis_entry_cmp(const void *a, const void *b)
+{
+    long long x = ((const struct redis_entry *)a)->id;
+    long long y = ((const struct redis_entry *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Fills ev from an entry's fields (e, d, t). -1 if they are not ours. */
+static int redis_entry_event(const struct redis_entry *en,
+                             struct broker_event *ev)
+{
+    const redisReply *f = en->fields;
+    memset(ev, 0, sizeof *ev);
+    ev->id = en->id;
+    ev->channel = en->channel;
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        const redisReply *k = f->element[i], *v = f->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            k->len != 1)
+            continue;
+        if (k->str[0] == 'e')
+            ev->event = v->str;
+        else if (k->str[0] == 'd') {
+            ev->data = v->str;
+            ev->data_len = v->len;
+        } else if (k->str[0] == 't')
+            ev->created_ms = strtoll(v->str, NULL, 10);
+    }
+    return ev->event && ev->data ? 0 : -1;
+}
+
+/* Reads channels after `after` from the streams (a pipelined XRANGE per
+ * channel), merges them in id order and passes at most limit to fn. */
+static long redis_read_streams(struct broker_redis *r, long long after,
+                               const char *const *channels, size_t nch,
+                               size_t limit, broker_event_fn *fn, void *arg)
+{
+    char keys[BROKER_CHANNELS_MAX][REDIS_KEY_MAX], start[32], count[24];
+    const char *argvs[BROKER_CHANNELS_MAX][6];
+    const char **av[BROKER_CHANNELS_MAX] = { 0 };
+    const size_t *lv[BROKER_CHANNELS_MAX] = { 0 };
+    int ac[BROKER_CHANNELS_MAX] = { 0 };
+    redisReply *rep[BROKER_CHANNELS_MAX];
+
+    snprintf(start, sizeof start, "%lld-0", after + 1);
+    snprintf(count, sizeof count, "%zu", limit);
+    for (size_t i = 0; i < nch; i++) {
+        redis_key(keys[i], "ch", channels[i]);
+        const char *cmd[] = { "XRANGE", keys[i], start, "+", "COUNT", count };
+        memcpy(argvs[i], cmd, sizeof cmd);
+        av[i] = argvs[i];
+        ac[i] = limit == (size_t)-1 ? 4 : 6;
+    }
+    if (redis_pipeline(r, nch, ac, av, lv, rep) != 0)
+        return -1;
+    size_t total = 0;
+    for (size_t i = 0; i < nch; i++) {
+        if (redis_reply_ok(r, rep[i], "read") != 0 ||
+            rep[i]->type != REDIS_REPLY_ARRAY) {
+            redis_free_replies(rep, nch);
+            return -1;
+        }
+        total += rep[i]->elements;
+    }
+    struct redis_entry *all = mem_calloc(total ? total : 1, sizeof *all);
+    size_t m = 0;
+    for (size_t i = 0; i < nch; i++)
+        for (size_t j = 0; j < rep[i]->elements; j++) {
+            const redisReply *e = rep[i]->element[j];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[0]->type != REDIS_REPLY_STRING ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            long long id = redis_parse_id(e->element[0]->str,
+                                          e->element[0]->len);
+            if (id <= after)
+                continue;
+            all[m++] = (struct redis_entry){ id, channels[i],
+                                             e->element[1] };
+        }
+    qsort(all, m, sizeof *all, redis_entry_cmp);
+    long n = 0;
+    for (size_t i = 0; i < m && (size_t)n < limit; i++) {
+        struct broker_event ev;
+        if (redis_entry_event(&all[i], &ev) != 0) {
+            fprintf(stderr, "broker: redis entry %lld of %s is not an "
+                    "sselight event; skipped\n", all[i].id, all[i].channel);
+            continue;
+        }
+        n++;
+        if (fn(&ev, arg) != 0)
+            break;
+    }
+    free(all);
+    redis_free_replies(rep, nch);
+    return n;
+}
+
+/* Passes queued live events after `after` to fn. */
+static long redis_read_live(struct broker_redis *r, long long after,
+                            size_t limit, broker_event_fn *fn, void *arg)
+{
+    if (r->gap) {
+        r->gap = 0;
+        return BROKER_GAP;
+    }
+    long n = 0;
+    while (r->q_head && (size_t)n < limit) {
+        struct redis_live_event *e = r->q_head;
+        r->q_head = e->next;
+        if (!r->q_head)
+            r->q_tail = NULL;
+        r->q_count--;
+        int stop = 0;
+        if (e->ev.id > after) {
+            n++;
+            stop = fn(&e->ev, arg) != 0;
+        }
+        free(e);
+        if (stop)
+            break;
+    }
+    return n;
+}
+
+static long broker_redis_read_since(struct broker *base, long long after,
+                                    const char *const *channels, size_t nch,
+                                    size_t limit, broker_event_fn *fn,
+                                    void *arg)
+{
+    struct broker_redis *r = (struct broker_redis *)base;
+    if (nch == 0)
+        return redis_read_live(r, after, limit, fn, arg);
+    return redis_read_streams(r, after, channels, nch, limit, fn, arg);
+}
+
+static int broker_redis_history_start(struct broker *base,
+                                      const char *const *channels,
+                                      size_t nch, unsigned n,
+                                      long long *after)
+{
+    struct broker_redis *r = (struct broker_redis *)base;
+    char keys[BROKER_CHANNELS_MAX][REDIS_KEY_MAX], count[16];
+    const char *argv[3 + BROKER_CHANNELS_MAX + 1];
+    size_t lens[3 + BROKER_CHANNELS_MAX + 1];
+    size_t a = 3;
+    for (size_t i = 0; i < nch; i++, a++) {
+        redis_key(keys[i], "ch", channels[i]);
+        argv[a] = keys[i];
+        lens[a] = strlen(keys[i]);
+    }
+    snprintf(count, sizeof count, "%u", n + 1);
+    argv[a] = count;
+    lens[a++] = strlen(count);
+    redisReply *rep = redis_eval(r, redis_newest_ids_lua, nch, argv, lens, a,
+                                 "history");
+    if (!rep)
+        return -1;
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(rep);
+        return broker_fail_text(base, "redis at %s: history: unexpected "
+                                "reply", r->target);
+    }
+    struct redis_entry *e = mem_calloc(rep->elements + 1, sizeof *e);
+    size_t m = 0;
+    for (size_t i = 0; i < rep->elements; i++)
+        if ((e[m].id = redis_reply_int(rep->element[i])) > 0)
+            m++;
+    freeReplyObject(rep);
+    /* The newest event that is not among the last n: the last n are the
+     * ones after it (none: the channels hold n or fewer). */
+    qsort(e, m, sizeof *e, redis_entry_cmp);
+    *after = m > n ? e[m - 1 - n].id : 0;
+    free(e);
+    return 0;
+}
+
+/* Runs a command that answers one number (nil: 0) into *out. */
+static int redis_get_number(struct broker_redis *r, const char *what,
+                            long long *out, int argc, const char **argv)
+{
+    redisReply *rep;
+    const size_t *lens = NULL;
+    if (redis_pipeline(r, 1, &argc, &argv, &lens, &rep) != 0)
+        return -1;
+    int rc = redis_reply_ok(r, rep, what);
+    if (rc == 0) {
+        *out = rep->type == REDIS_REPLY_NIL ? 0 : redis_reply_int(rep);
+        if (*out < 0)
+            rc = broker_fail_text(&r->base, "redis at %s: %s: not a number",
+                                  r->target, what);
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+static int broker_redis_last_id(struct broker *base, long long *id)
+{
+    const char *argv[] = { "GET", "sselight:last-id" };
+    return redis_get_number((struct broker_redis *)base, "last id", id, 2,
+                            argv);
+}
+
+static int broker_redis_pruned_upto(struct broker *base, const char *channel,
+                                    long long *id)
+{
+    const char *argv[] = { "HGET", "sselight:pruned", channel };
+    return redis_get_number((struct broker_redis *)base, "pruned", id, 3,
+                            argv);
+}
+
+/* --- the live feed ------------------------------------------------------ */
+
+static void redis_live_connect(struct broker_redis *r);
+
+static void redis_queue_clear(struct broker_redis *r)
+{
+    while (r->q_head) {
+        struct redis_live_event *e = r->q_head;
+        r->q_head = e->next;
+        free(e);
+    }
+    r->q_tail = NULL;
+    r->q_count = 0;
+}
+
+/* The live connection is gone (or never came): try again after a backoff.
+ * Idempotent: hiredis may report one loss through two callbacks. */
+static void redis_live_lost(struct broker_redis *r, const char *why)
+{
+    if (r->live_state == LIVE_WAITING || r->live_state == LIVE_OFF)
+        return;
+    if (why)
+        snprintf(r->live_error, sizeof r->live_error, "%s", why);
+    /* One line when it goes, not one per failed retry. */
+    if (r->live_state == LIVE_CONNECTED || !r->live_backoff_ms)
+        fprintf(stderr, "broker: redis at %s: live feed lost (%s); "
+                "reconnecting\n", r->target, r->live_error);
+    r->live_state = LIVE_WAITING;
+    r->live_backoff_ms = redis_next_backoff(r->live_backoff_ms);
+    loop_timer_start(r->loop, &r->live_timer, r->live_backoff_ms);
+}
+
+static void redis_live_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct broker_redis *r = ac->data;
+    (void)status;
+    redis_live_lost(r, ac->errstr[0] ? ac->errstr : "disconnected");
+}
+
+static void redis_live_on_connect(const redisAsyncContext *ac, int status)
+{
+    struct broker_redis *r = ac->data;
+    if (status != REDIS_OK)
+        redis_live_lost(r, ac->errstr[0] ? ac->errstr : "cannot connect");
+}
+
+static void redis_live_on_auth(redisAsyncContext *ac, void *reply, void *p)
+{
+    struct broker_redis *r = p;
+    redisReply *rep = reply;
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        snprintf(r->live_error, sizeof r->live_error, "AUTH refused: %.*s",
+                 (int)rep->len, rep->str);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+/* Queues "ID\nCHANNEL\nEVENT\nDATA". */
+static void redis_live_message(struct broker_redis *r, const char *s,
+                               size_t len)
+{
+    const char *end = s + len, *nl[3], *p = s;
+    for (int i = 0; i < 3; i++) {
+        nl[i] = memchr(p, '\n', (size_t)(end - p));
+        if (!nl[i]) {
+            fprintf(stderr, "broker: redis at %s: a live message that is "
+                    "not ours; ignored\n", r->target);
+            return;
+        }
+        p = nl[i] + 1;
+    }
+    long long id = redis_parse_id(s, (size_t)(nl[0] - s));
+    if (id <= 0)
+        return;
+    if (r->q_last_id && id != r->q_last_id + 1)
+        r->gap = 1; /* ids are consecutive: some did not reach us */
+    r->q_last_id = id;
+    if (r->q_count >= REDIS_QUEUE_MAX) {
+        /* Nobody reads them: drop them and catch up from the streams. */
+        redis_queue_clear(r);
+        r->gap = 1;
+    }
+    size_t clen = (size_t)(nl[1] - nl[0] - 1);
+    size_t elen = (size_t)(nl[2] - nl[1] - 1);
+    size_t dlen = (size_t)(end - nl[2] - 1);
+    struct redis_live_event *e =
+        mem_calloc(1, sizeof *e + clen + 1 + elen + 1 + dlen + 1);
+    char *q = (char *)(e + 1);
+    memset(&e->ev, 0, sizeof e->ev);
+    e->next = NULL;
+    e->ev.id = id;
+    e->ev.channel = q;
+    memcpy(q, nl[0] + 1, clen);
+    q[clen] = '\0';
+    q += clen + 1;
+    e->ev.event = q;
+    memcpy(q, nl[1] + 1, elen);
+    q[elen] = '\0';
+    q += elen + 1;
+    e->ev.data = q;
+    e->ev.data_len = dlen;
+    memcpy(q, nl[2] + 1, dlen);
+    q[dlen] = '\0';
+    if (r->q_tail)
+        r->q_tail->next = e;
+    else
+        r->q_head = e;
+    r->q_tail = e;
+    r->q_count++;
+    r->wake_pending = 1;
+}
+
+static void redis_live_on_reply(redisAsyncContext *ac, void *reply, void *p)
+{
+    (void)ac;
+    struct broker_redis *r = p;
+    redisReply *rep = reply;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const redisReply *kind = rep->element[0];
+    if (strcmp(kind->str, "subscribe") == 0) {
+        loop_timer_stop(r->loop, &r->live_timer);
+        if (r->ever_connected)
+            r->reconnects++;
+        r->ever_connected = 1;
+        r->live_state = LIVE_CONNECTED;
+        r->live_backoff_ms = 0;
+        r->live_error[0] = '\0';
+        /* What was published while we were away is in the streams. */
+        r->gap = 1;
+        r->q_last_id = 0;
+        r->wake_pending = 1;
+        /* Redis answers again: let the next publish connect at once. */
+        r->cmd_retry_at_ms = 0;
+        fprintf(stderr, "broker: redis at %s: live feed connected\n",
+                r->target);
+    } else if (strcmp(kind->str, "message") == 0 &&
+               rep->element[2]->type == REDIS_REPLY_STRING) {
+        redis_live_message(r, rep->element[2]->str, rep->element[2]->len);
+    }
+}
+
+static void redis_live_after_read(void *arg)
+{
+    struct broker_redis *r = arg;
+    if (r->wake_pending && r->wake) {
+        r->wake_pending = 0;
+        r->wake(r->wake_arg);
+    }
+}
+
+static void redis_live_on_timer(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct broker_redis *r = (struct broker_redis *)(void *)(
+        (char *)t - offsetof(struct broker_redis, live_timer));
+    if (r->live_state == LIVE_WAITING) {
+        redis_live_connect(r);
+        return;
+    }
+    if (r->live_state == LIVE_CONNECTING) {
+        /* No subscription within the deadline: give up on this one. */
+        snprintf(r->live_error, sizeof r->live_error,
+                 "no answer within %d ms", BROKER_REDIS_TIMEOUT_MS);
+        if (r->live.ac)
+            redisAsyncFree(r->live.ac);
+        redis_live_lost(r, NULL);
+    }
+}
+
+static void redis_live_connect(struct broker_redis *r)
+{
+    r->live_state = LIVE_CONNECTING;
+    loop_timer_start(r->loop, &r->live_timer, BROKER_REDIS_TIMEOUT_MS);
+    redisAsyncContext *ac = r->url.path[0]
+                                ? redisAsyncConnectUnix(r->url.path)
+                                : redisAsyncConnect(r->url.host, r->url.port);
+    if (!ac || ac->err) {
+        snprintf(r->live_error, sizeof r->live_error, "%s",
+                 ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        redis_live_lost(r, NULL);
+        return;
+    }
+    ac->data = r;
+    r->live.after_read = redis_live_after_read;
+    r->live.arg = r;
+    if (redis_loop_attach(&r->live, r->loop, ac) != 0 ||
+        redisAsyncSetConnectCallback(ac, redis_live_on_connect) != REDIS_OK ||
+        redisAsyncSetDisconnectCallback(ac, redis_live_on_disconnect) !=
+            REDIS_OK) {
+        redisAsyncFree(ac);
+        redis_live_lost(r, "cannot set up the connection");
+        return;
+    }
+    (void)redisEnableKeepAlive(&ac->c);
+    int rc = REDIS_OK;
+    if (r->url.password[0])
+        rc = r->url.user[0]
+                 ? redisAsyncCommand(ac, redis_live_on_auth, r, "AUTH %s %s",
+                                     r->url.user, r->url.password)
+                 : redisAsyncCommand(ac, redis_live_on_auth, r, "AUTH %s",
+                                     r->url.password);
+    if (rc == REDIS_OK)
+        rc = redisAsyncCommand(ac, redis_live_on_reply, r, "SUBSCRIBE %s",
+                               r->live_channel);
+    if (rc != REDIS_OK) {
+        redisAsyncFree(ac);
+        redis_live_lost(r, "cannot queue SUBSCRIBE");
+    }
+}
+
+static int broker_redis_watch(struct broker *base, struct loop *loop,
+                              broker_wake_fn *fn, void *arg)
+{
+    struct broker_redis *r = (struct broker_redis *)base;
+    if (r->loop)
+        return broker_fail_text(base, "already watching");
+    r->loop = loop;
+    r->wake = fn;
+    r->wake_arg = arg;
+    loop_timer_init(&r->live_timer, redis_live_on_timer);
+    redis_live_connect(r);
+    return 0;
+}
+
+/* Appends s as a JSON string. A socket path or a server's error text may
+ * hold anything; URL parsing already refused control characters. */
+static void redis_json_string(struct buf *out, const char *s)
+{
+    buf_append_byte(out, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f)
+            buf_appendf(out, "\\u%04x", c);
+        else
+            buf_append_byte(out, (char)c);
+    }
+    buf_append_byte(out, '"');
+}
+
+static void broker_redis_health_json(const struct broker *base,
+                                     struct buf *out)
+{
+    const struct broker_redis *r = (const struct broker_redis *)base;
+    buf_append_str(out, ",\"target\":");
+    redis_json_string(out, r->target);
+    buf_appendf(out, ",\"live\":\"%s\",\"reconnects\":%llu,\"queued\":%zu,"
+                "\"error\":", redis_live_names[r->live_state],
+                (unsigned long long)r->reconnects, r->q_count);
+    redis_json_string(out, r->live_state == LIVE_CONNECTED ? ""
+                                                          : r->live_error);
+}
+
+static void broker_redis_close(struct broker *base)
+{
+    struct broker_redis *r = (struct broker_redis *)base;
+    if (r->loop)
+        loop_timer_stop(r->loop, &r->live_timer);
+    r->live_state = LIVE_OFF; /* no reconnect from the callbacks below */
+    if (r->live.ac)
+        redisAsyncFree(r->live.ac);
+    if (r->cmd)
+        redisFree(r->cmd);
+    redis_queue_clear(r);
+    free(r);
+}
+
+struct broker *broker_redis_open(const struct redis_url *url, unsigned history,
+                                 char *err, size_t errlen)
+{
+    struct broker_redis *r = mem_calloc(1, sizeof *r);
+    r->base.ops = &broker_redis_ops;
+    r->url = *url;
+    r->history = history ? history : BROKER_HISTORY_DEFAULT;
+    redis_url_describe(url, r->target, sizeof r->target);
+    snprintf(r->live_channel, sizeof r->live_channel, "sselight:live:%d",
+             url->db);
+    /* Try now so that a refused password or database stops the start; a
+     * server that is merely down is retried by every call. */
+    int fatal = 0;
+    if (!redis_cmd(r, &fatal)) {
+        if (fatal) {
+            snprintf(err, errlen, "SSELIGHT_BROKER: %s", r->base.error);
+            broker_redis_close(&r->base);
+            return NULL;
+        }
+        fprintf(stderr, "broker: %s; will retry\n", r->base.error);
+        snprintf(r->live_error, sizeof r->live_error, "%s", r->base.error);
+    }
+    return &r->base;
+}
+
+static const struct broker_ops broker_redis_ops = {
+    .kind = "redis",
+    .close = broker_redis_close,
+    .publish_many = broker_redis_publish_many,
+    .read_since = broker_redis_read_since,
+    .history_start = broker_redis_history_start,
+    .last_id = broker_redis_last_id,
+    .pruned_upto = broker_redis_pruned_upto,
+    .watch = broker_redis_watch,
+    .append_health_json = broker_redis_health_json,
+};
