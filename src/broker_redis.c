@@ -518,6 +518,8 @@ static long redis_read_streams(struct broker_redis *r, long long after,
     int ac[BROKER_CHANNELS_MAX] = { 0 };
     redisReply *rep[BROKER_CHANNELS_MAX];
 
+    if (limit == 0)
+        return 0; /* XRANGE's COUNT 0 would mean "no limit" */
     snprintf(start, sizeof start, "%lld-0", after + 1);
     snprintf(count, sizeof count, "%zu", limit);
     for (size_t i = 0; i < nch; i++) {

@@ -1,4 +1,8 @@
-/* check_broker: the contract of broker.h. broker_open creates DIR/broker.db;
+/* check_broker: the contract of broker.h, for both backends: the tcases
+ * "store" and "processes" run on the embedded SQLite broker, "redis" and
+ * "redis-processes" run the same tests (but those only SQLite has: the file,
+ * reopening, and nch == 0 as "every channel") on a real redis-server, and
+ * "redis-live" checks its live feed. broker_open creates DIR/broker.db;
  * ids are global and increasing across channels; broker_read_since passes
  * the events after an id, of the named channels (all for nch == 0), in id
  * order with their exact bytes, at most limit of them, and stops when the
@@ -15,19 +19,26 @@
  * it, even when a test failed in its forked process. */
 #include <errno.h>
 #include <ftw.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "broker.h"
+#include "buf.h"
+#include "check_redis.h"
 #include "check_suites.h"
 #include "check_tmpdir.h"
+#include "loop.h"
 
 #define S(lit) lit, sizeof(lit) - 1 /* a literal and its length (NULs ok) */
 
@@ -35,10 +46,24 @@
  * Directories */
 
 
+/* Which backend the running tcase tests: set by its unchecked fixture, in
+ * the runner, so every forked test (and its children) sees it. */
+static int on_redis;
+static void use_sqlite(void) { on_redis = 0; }
+static void use_redis(void) { on_redis = 1; }
+
+/* broker_open on the tcase's backend (dir d for SQLite). */
+static struct broker *open_backend(const char *d, unsigned history, char *err,
+                                   size_t errlen)
+{
+    return broker_open(on_redis ? redis_test_url : NULL, d, history, err,
+                       errlen);
+}
+
 static struct broker *open_ok(const char *d, unsigned history)
 {
     char err[256] = "";
-    struct broker *b = broker_open(d, history, err, sizeof err);
+    struct broker *b = open_backend(d, history, err, sizeof err);
     ck_assert_msg(b != NULL, "broker_open(%s): %s", d, err);
     return b;
 }
@@ -159,7 +184,7 @@ START_TEST(test_open_fails)
 {
     char missing[160], err[256] = "";
     snprintf(missing, sizeof missing, "%s/no/such/dir", tmpdir_test);
-    struct broker *b = broker_open(missing, 0, err, sizeof err);
+    struct broker *b = broker_open(NULL, missing, 0, err, sizeof err);
     ck_assert_ptr_null(b);
     ck_assert_msg(err[0] != '\0', "no reason given");
 }
@@ -312,7 +337,8 @@ START_TEST(test_read_limit)
     ck_assert_int_eq(g.ev[1].id, ids[3]);
     ck_assert_int_eq(read_into(b, ids[3], a, 1, 2, &g), 1);
     ck_assert_int_eq(g.ev[0].id, ids[4]);
-    ck_assert_int_eq(read_into(b, 0, NULL, 0, 3, &g), 3);
+    if (!on_redis) /* every channel: SQLite only (see broker.h) */
+        ck_assert_int_eq(read_into(b, 0, NULL, 0, 3, &g), 3);
     ck_assert_int_eq(read_into(b, 0, a, 1, 1, &g), 1);
     ck_assert_int_eq(read_into(b, 0, a, 1, 5, &g), 5);
     ck_assert_int_eq(read_into(b, 0, a, 1, 0, &g), 0); /* at most 0 */
@@ -349,13 +375,14 @@ START_TEST(test_read_stop)
     for (int i = 0; i < 4; i++)
         ids[i] = publish_ok(b, "a", "e", S("x"));
     struct got g = { .n = 0, .stop_at = 2 };
-    long n = broker_read_since(b, 0, NULL, 0, 100, collect, &g);
+    const char *const a[] = { "a" };
+    long n = broker_read_since(b, 0, a, 1, 100, collect, &g);
     ck_assert_int_eq(g.n, 2); /* no call after the one that said stop */
     ck_assert_int_eq(n, 2);   /* both were passed to fn */
     ck_assert_int_eq(g.ev[1].id, ids[1]);
     got_free(&g);
     g.stop_at = 1;
-    ck_assert_int_eq(broker_read_since(b, ids[2], NULL, 0, 100, collect, &g),
+    ck_assert_int_eq(broker_read_since(b, ids[2], a, 1, 100, collect, &g),
                      1);
     ck_assert_int_eq(g.ev[0].id, ids[3]);
     got_free(&g);
@@ -397,7 +424,8 @@ START_TEST(test_history_bound)
     ck_assert_int_eq(read_into(h.b, 0, b, 1, 100, &g), 2);
     check_event(&g.ev[0], h.bb[0], "b", "e", S("b1"));
     check_event(&g.ev[1], h.bb[1], "b", "e", S("b2"));
-    ck_assert_int_eq(read_into(h.b, 0, NULL, 0, 100, &g), 5);
+    const char *const ab[] = { "a", "b" };
+    ck_assert_int_eq(read_into(h.b, 0, ab, 2, 100, &g), 5);
     got_free(&g);
 
     long long p = -1;
@@ -575,7 +603,7 @@ static void writer_child(int n, int go_fd)
     char c, err[256] = "";
     if (read(go_fd, &c, 1) != 0)
         _exit(2);
-    struct broker *b = broker_open(tmpdir_test, 0, err, sizeof err);
+    struct broker *b = open_backend(tmpdir_test, 0, err, sizeof err);
     if (!b) {
         fprintf(stderr, "child%d: open: %s\n", n, err);
         _exit(3);
@@ -699,7 +727,8 @@ START_TEST(test_concurrent_first_open)
                 close(errp[0]);
                 if (read(go[0], &c, 1) != 0)
                     _exit(2);
-                struct broker *b = broker_open(tmpdir_test, 0, err, sizeof err);
+                struct broker *b = broker_open(NULL, tmpdir_test, 0, err,
+                                               sizeof err);
                 if (!b) {
                     int len = snprintf(msg, sizeof msg, "open: %s\n", err);
                     (void)!write(errp[1], msg, (size_t)len);
@@ -746,15 +775,53 @@ START_TEST(test_concurrent_first_open)
 }
 END_TEST
 
-static int readable(int fd, int timeout_ms)
+/* ------------------------------------------------------------------------
+ * Watching: wake-ups in an event loop, then reads of the live feed */
+
+struct wake_state {
+    struct loop *loop;
+    int woken;
+};
+
+static void on_wake(void *arg)
 {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    int r;
-    do
-        r = poll(&p, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    ck_assert_int_ge(r, 0);
-    return r == 1 && (p.revents & POLLIN);
+    struct wake_state *w = arg;
+    w->woken++;
+    loop_stop(w->loop);
+}
+
+static void on_deadline(struct loop *loop, struct loop_timer *t)
+{
+    (void)t;
+    loop_stop(loop);
+}
+
+/* Runs the loop until a wake-up or ms pass; returns the wake-ups seen. */
+static int wait_wake(struct wake_state *w, uint64_t ms)
+{
+    struct loop_timer t;
+    int before = w->woken;
+    loop_timer_init(&t, on_deadline);
+    loop_timer_start(w->loop, &t, ms);
+    ck_assert_int_eq(loop_run(w->loop), 0);
+    loop_timer_stop(w->loop, &t);
+    return w->woken - before;
+}
+
+/* Reads the live feed (nch == 0) after `after`. A Redis feed may first
+ * answer BROKER_GAP once (it has just connected); *gaps counts those. */
+static long read_live(struct broker *b, long long after, struct got *g,
+                      int *gaps)
+{
+    got_free(g);
+    long n = broker_read_since(b, after, NULL, 0, 100, collect, g);
+    if (n == BROKER_GAP) {
+        (*gaps)++;
+        n = broker_read_since(b, after, NULL, 0, 100, collect, g);
+    }
+    ck_assert_msg(n >= 0, "read_since(nch 0): %ld %s", n, broker_error(b));
+    ck_assert_int_eq(n, g->n);
+    return n;
 }
 
 START_TEST(test_watch_wakeup)
@@ -771,7 +838,7 @@ START_TEST(test_watch_wakeup)
         close(go[1]);
         if (read(go[0], &c, 1) != 1)
             _exit(2); /* the parent gave up */
-        struct broker *b = broker_open(tmpdir_test, 0, err, sizeof err);
+        struct broker *b = open_backend(tmpdir_test, 0, err, sizeof err);
         if (!b)
             _exit(3);
         if (broker_publish(b, "a", "e", "wake", 4, NULL, &id) != 0)
@@ -782,36 +849,154 @@ START_TEST(test_watch_wakeup)
     close(go[0]);
 
     struct broker *b = open_ok(tmpdir_test, 0);
-    int fd = broker_watch(b);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(broker_watch(b), fd); /* the same fd again */
+    struct wake_state w = { loop_new(), 0 };
+    ck_assert_ptr_nonnull(w.loop);
+    ck_assert_int_eq(broker_watch(b, w.loop, on_wake, &w), 0);
+    ck_assert_int_eq(broker_watch(b, w.loop, on_wake, &w), -1); /* once */
     char sock[160];
     struct stat st;
     snprintf(sock, sizeof sock, "%s/notify/%ld.sock", tmpdir_test, (long)getpid());
-    ck_assert_msg(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode), "no %s", sock);
-    ck_assert(!readable(fd, 0));
+    struct got g = { .n = 0 };
+    int gaps = 0;
+    if (on_redis) {
+        /* The live connection comes up and says so: a wake-up, then a gap
+         * (what was published before it is only in the streams). */
+        ck_assert_msg(wait_wake(&w, 3000) >= 1, "no wake-up on connect");
+        ck_assert_int_eq(read_live(b, 0, &g, &gaps), 0);
+        ck_assert_int_eq(gaps, 1);
+    } else {
+        ck_assert_msg(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode), "no %s",
+                      sock);
+        ck_assert_int_eq(wait_wake(&w, 100), 0); /* nothing yet */
+    }
 
     ck_assert_int_eq(write(go[1], "!", 1), 1);
     close(go[1]);
-    ck_assert_msg(readable(fd, 2000), "no wake-up within 2 s");
+    ck_assert_msg(wait_wake(&w, 3000) >= 1, "no wake-up within 3 s");
     wait_child_ok(pid, "publisher");
-    broker_watch_drain(b);
-    ck_assert(!readable(fd, 0));
-
     /* The wake-up came after the commit: the event is there. */
-    struct got g = { .n = 0 };
-    ck_assert_int_eq(read_into(b, 0, NULL, 0, 10, &g), 1);
+    ck_assert_int_eq(read_live(b, 0, &g, &gaps), 1);
     check_event(&g.ev[0], 1, "a", "e", S("wake"));
-    got_free(&g);
 
     /* A publish in this process wakes its own watch too. */
-    publish_ok(b, "a", "e", S("again"));
-    ck_assert(readable(fd, 2000));
-    broker_watch_drain(b);
-    ck_assert(!readable(fd, 0));
+    long long id2 = publish_ok(b, "a", "e", S("again"));
+    ck_assert_msg(wait_wake(&w, 3000) >= 1, "no wake-up for our publish");
+    ck_assert_int_eq(read_live(b, 1, &g, &gaps), 1);
+    check_event(&g.ev[0], id2, "a", "e", S("again"));
+    ck_assert_int_eq(gaps, on_redis); /* no gap but the first */
+    got_free(&g);
 
     broker_close(b);
-    ck_assert_int_eq(stat(sock, &st), -1); /* close removed the socket */
+    loop_free(w.loop);
+    if (!on_redis)
+        ck_assert_int_eq(stat(sock, &st), -1); /* close removed the socket */
+}
+END_TEST
+
+/* Redis only: the live feed notices a hole in the ids and a lost
+ * connection, reconnects by itself, and reports its health. */
+START_TEST(test_redis_live_gaps)
+{
+    struct broker *b = open_ok(tmpdir_test, 0);
+    struct wake_state w = { loop_new(), 0 };
+    struct got g = { .n = 0 };
+    int gaps = 0;
+    ck_assert_int_eq(broker_watch(b, w.loop, on_wake, &w), 0);
+    ck_assert(wait_wake(&w, 3000) >= 1);
+    ck_assert_int_eq(read_live(b, 0, &g, &gaps), 0);
+    long long id1 = publish_ok(b, "a", "e", S("one"));
+    ck_assert(wait_wake(&w, 3000) >= 1);
+    ck_assert_int_eq(read_live(b, 0, &g, &gaps), 1);
+    ck_assert_int_eq(gaps, 1);
+
+    /* An id that skips some: the feed missed events, so a gap. */
+    redis_test_command("PUBLISH sselight:live:0 %s", "9\na\ne\nnine");
+    ck_assert(wait_wake(&w, 3000) >= 1);
+    ck_assert_int_eq(read_live(b, id1, &g, &gaps), 1);
+    ck_assert_int_eq(gaps, 2);
+    check_event(&g.ev[0], 9, "a", "e", S("nine"));
+
+    /* The server drops the live connection: it comes back by itself, with
+     * a gap, and /stats counts the reconnect. */
+    ck_assert_str_eq(redis_test_command("CLIENT KILL TYPE pubsub"), "1");
+    ck_assert_msg(wait_wake(&w, 3000) >= 1, "no reconnect within 3 s");
+    ck_assert_int_eq(read_live(b, 9, &g, &gaps), 0);
+    ck_assert_int_eq(gaps, 3);
+    struct buf out = BUF_INIT;
+    broker_append_stats_json(b, &out);
+    buf_append_byte(&out, '\0');
+    ck_assert_msg(strstr(buf_head(&out), "\"kind\":\"redis\"") &&
+                  strstr(buf_head(&out), "\"live\":\"connected\"") &&
+                  strstr(buf_head(&out), "\"reconnects\":1,"),
+                  "stats: %s", buf_head(&out));
+    buf_free(&out);
+    got_free(&g);
+    broker_close(b);
+    loop_free(w.loop);
+}
+END_TEST
+
+/* Redis only: a server that is down is not an error at open (calls fail
+ * with the reason until it answers); a refused password is. */
+START_TEST(test_redis_unreachable_and_auth)
+{
+    char err[256] = "", url[96];
+    /* A port nobody listens on: the test server's, plus one, is not sure
+     * to be free, so use a port this process has just closed. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t alen = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    close(fd);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(a.sin_port));
+    struct broker *b = broker_open(url, tmpdir_test, 0, err, sizeof err);
+    ck_assert_msg(b != NULL, "open of a down server: %s", err);
+    long long id;
+    ck_assert_int_eq(broker_publish(b, "a", "e", "x", 1, NULL, &id), -1);
+    ck_assert_msg(strstr(broker_error(b), "redis at 127.0.0.1:") &&
+                  strstr(broker_error(b), "refused"),
+                  "error: %s", broker_error(b));
+    ck_assert_int_eq(broker_last_id(b, &id), -1);
+    broker_close(b);
+
+    /* A password the server refuses stops the start. */
+    ck_assert_str_eq(redis_test_command("CONFIG SET requirepass %s",
+                                        "sesame-0123"), "OK");
+    snprintf(url, sizeof url, "redis://:wrong@127.0.0.1:%d", redis_test_port);
+    struct broker *bad = broker_open(url, tmpdir_test, 0, err, sizeof err);
+    char bad_err[256];
+    snprintf(bad_err, sizeof bad_err, "%s", err);
+    snprintf(url, sizeof url, "redis://:sesame-0123@127.0.0.1:%d/2",
+             redis_test_port);
+    struct broker *good = broker_open(url, tmpdir_test, 0, err, sizeof err);
+    int good_rc = good ? broker_publish(good, "a", "e", "x", 1, NULL, &id) : -9;
+    if (good)
+        broker_close(good);
+    if (bad)
+        broker_close(bad);
+    /* Undo before the checks, so later tests find an open server. */
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_test_port, tv);
+    ck_assert(c && !c->err);
+    redisReply *r = redisCommand(c, "AUTH sesame-0123");
+    ck_assert(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    r = redisCommand(c, "CONFIG SET requirepass %s", "");
+    ck_assert(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    redisFree(c);
+
+    ck_assert_ptr_null(bad);
+    ck_assert_msg(strncmp(bad_err, "SSELIGHT_BROKER: ", 17) == 0 &&
+                  strstr(bad_err, "AUTH refused"), "err: %s", bad_err);
+    ck_assert_msg(strstr(bad_err, "wrong") == NULL, "password in: %s",
+                  bad_err);
+    ck_assert_int_eq(good_rc, 0);
+    ck_assert_int_eq(id, 1);
+    /* Database 2, as the URL said. */
+    ck_assert_str_eq(redis_test_command("SELECT 2"), "OK");
 }
 END_TEST
 
@@ -892,17 +1077,11 @@ START_TEST(test_publish_keyed)
 }
 END_TEST
 
-Suite *make_broker_suite(void)
+/* The contract tests both backends share. */
+static void add_store_tests(TCase *tc)
 {
-    Suite *s = suite_create("broker");
-    TCase *tc = tcase_create("store");
-    tmpdir_add_fixtures(tc);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_open_creates_db);
-    tcase_add_test(tc, test_open_fails);
     tcase_add_test(tc, test_ids_increase_across_channels);
     tcase_add_test(tc, test_read_channel);
-    tcase_add_test(tc, test_read_all_and_several);
     tcase_add_test(tc, test_read_channels_max);
     tcase_add_test(tc, test_read_limit);
     tcase_add_test(tc, test_read_limit_huge);
@@ -911,17 +1090,38 @@ Suite *make_broker_suite(void)
     tcase_add_test(tc, test_history_start);
     tcase_add_test(tc, test_history_start_exactly_n);
     tcase_add_test(tc, test_last_id_after_pruning);
-    tcase_add_test(tc, test_reopen);
     tcase_add_test(tc, test_publish_many);
     tcase_add_test(tc, test_publish_keyed);
+    tcase_add_test(tc, test_concurrent_writers);
+    tcase_add_test(tc, test_watch_wakeup);
+}
+
+Suite *make_broker_suite(void)
+{
+    Suite *s = suite_create("broker");
+    TCase *tc = tcase_create("store");
+    tcase_add_unchecked_fixture(tc, use_sqlite, NULL);
+    tmpdir_add_fixtures(tc);
+    tcase_set_timeout(tc, 30);
+    tcase_set_timeout(tc, 60);
+    add_store_tests(tc);
+    /* What only the embedded broker has: a file, reopening it, several
+     * first opens at once, and nch == 0 read from the store. */
+    tcase_add_test(tc, test_open_creates_db);
+    tcase_add_test(tc, test_open_fails);
+    tcase_add_test(tc, test_read_all_and_several);
+    tcase_add_test(tc, test_reopen);
+    tcase_add_test(tc, test_concurrent_first_open);
     suite_add_tcase(s, tc);
 
-    TCase *pr = tcase_create("processes");
-    tmpdir_add_fixtures(pr);
-    tcase_set_timeout(pr, 60);
-    tcase_add_test(pr, test_concurrent_writers);
-    tcase_add_test(pr, test_concurrent_first_open);
-    tcase_add_test(pr, test_watch_wakeup);
-    suite_add_tcase(s, pr);
+    TCase *rc = tcase_create("redis");
+    tcase_add_unchecked_fixture(rc, use_redis, NULL);
+    redis_add_fixtures(rc);
+    tmpdir_add_fixtures(rc);
+    tcase_set_timeout(rc, 60);
+    add_store_tests(rc);
+    tcase_add_test(rc, test_redis_live_gaps);
+    tcase_add_test(rc, test_redis_unreachable_and_auth);
+    suite_add_tcase(s, rc);
     return s;
 }

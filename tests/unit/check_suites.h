@@ -21,6 +21,7 @@ Suite *make_chan_index_suite(void);
 Suite *make_query_suite(void);
 Suite *make_utf8_suite(void);
 Suite *make_broker_suite(void);
+Suite *make_redis_url_suite(void);
 Suite *make_notify_suite(void);
 
 #endif
