@@ -20,7 +20,8 @@
 # REDIS_CELL_BROKER=sqlite checks the harness without Redis on sselight's
 # side: both instances share one data dir and the default SQLite broker.
 # The result then goes to test-output/redis-cell/ only, never bench/results.
-# REDIS_CELL_SIDES="sselight nchan" (default) picks the sides to run.
+# REDIS_CELL_SIDES="sselight nchan" (default) picks the sides to run. Only
+# the default cell with both sides on Redis writes to bench/results/.
 #
 # Bounded: each load run has its own timeout, every server is stopped by
 # the EXIT trap, and the Makefile wraps it all in timeout 400.
@@ -35,8 +36,8 @@ SIDES=${REDIS_CELL_SIDES:-sselight nchan}
 MSGS=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
 STAMP=$(date -u +%Y-%m-%d)
 BASE_OUT=$OUT_DIR
-TSV=$BASE_OUT/rows.tsv
-: > "$TSV"
+ROWS=$BASE_OUT/rows.jsonl
+: > "$ROWS"
 TICK=$(getconf CLK_TCK)
 CH=cell$$
 
@@ -65,6 +66,9 @@ rss_kb() {
         t=$((t + ${v:-0}))
     done
     echo "$t"
+}
+machine_busy() { # busy ticks of all CPUs: user nice system irq softirq steal
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
 }
 secs() { awk -v a="$1" -v b="$2" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }'; }
 
@@ -183,7 +187,7 @@ trap 'exit 130' INT TERM
 
 # --- one side ---------------------------------------------------------------
 # run_side SERVER: starts its Redis and two instances, runs the load, stops
-# everything, appends a row to $TSV.
+# everything, appends a JSON line to $ROWS.
 run_side() {
     local side=$1 sub pub procs cpu0 rcpu0 rcmd0 lp
     redis_start "$side" || return 1
@@ -204,12 +208,15 @@ run_side() {
         procs=$(nchan_procs)
     fi
     echo "redis-cell: $side: instances on ports ${PORTS[*]}, redis on $REDIS_PORT; $SUBS subscribers each, $MSGS messages at $RATE/s"
-    local rss0
+    local rss0 busy0 t0
     rss0=$(rss_kb $procs)
     cpu0=$(cpu_ticks $procs) rcpu0=$(cpu_ticks "$REDIS_PID") rcmd0=$(redis_commands)
-    timeout $((SECS + 120)) "$LOAD" --port "${PORTS[0]}" --port "${PORTS[1]}" \
+    busy0=$(machine_busy) t0=$(date +%s.%N)
+    # Drain 30 s: when the servers fall seconds behind, deliveries still
+    # arriving are counted rather than cut off 5 s after the last POST.
+    timeout $((SECS + 150)) "$LOAD" --port "${PORTS[0]}" --port "${PORTS[1]}" \
         --sub-path "$sub" --pub-path "$pub" -n $((SUBS * 2)) -m "$MSGS" -r "$RATE" \
-        --timeout $((SECS + 90)) > "$BASE_OUT/$side.json" 2> "$BASE_OUT/$side.err" &
+        --drain 30 --timeout $((SECS + 120)) > "$BASE_OUT/$side.json" 2> "$BASE_OUT/$side.err" &
     lp=$!
     local peak=$rss0 r
     while alive "$lp"; do
@@ -219,9 +226,11 @@ run_side() {
     done
     wait "$lp"
     local rc=$?
-    local cpu rcpu rcmd keys
+    local cpu rcpu rcmd keys busy wall
     cpu=$(secs "$cpu0" "$(cpu_ticks $procs)")
     rcpu=$(secs "$rcpu0" "$(cpu_ticks "$REDIS_PID")")
+    busy=$(secs "$busy0" "$(machine_busy)")
+    wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     rcmd=$(( $(redis_commands) - rcmd0 ))
     keys=$(redis-cli -p "$REDIS_PORT" --scan 2>/dev/null | sort |
         awk '{ n++; if (n <= 3) k = k (n > 1 ? ", " : "") $0 } END { printf "%d%s", n, (n ? " (" k (n > 3 ? ", ..." : "") ")" : "") }')
@@ -239,25 +248,28 @@ run_side() {
     fi
     redis_stop
     [ -n "$SHARED_DATA" ] && { rm -rf "$SHARED_DATA"; SHARED_DATA=""; }
-    node -e '
-        const fs = require("fs");
-        let j = {};
-        try { j = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch (e) {}
-        const v = (x) => (x === undefined || x === null ? "-" : x);
-        const pp = j.per_port || [];
-        const inst = pp.map((p) => `${p.subs_est} est, ${p.got}/${p.subs_est * (j.published || 0)} got, ${p.pubs_ok} POSTs`).join("; ");
-        console.log([process.argv[2], v(j.established), v(j.sub_errors), v(j.published), v(j.publish_errors),
-            v(j.delivered), v(j.expected), v(j.duplicates), v(j.out_of_order), v(j.p50_ms), v(j.p99_ms), v(j.max_ms),
-            v(j.local_p50_ms), v(j.local_p99_ms), v(j.cross_p50_ms), v(j.cross_p99_ms), v(j.orders), v(j.client_cpu_s),
-            inst || "-"].join("\t"));
-    ' "$BASE_OUT/$side.json" "$side" | tr -d '\n' >> "$TSV"
     # Log lines besides starts, stops and subscribers closed at the end.
     grep -vE 'server started|server stopped|signal 15: ending|subscriber of [^ ]+ closed after id [0-9]+: web server closed the connection' \
         "$log" 2>/dev/null > "$BASE_OUT/$side-notable.log"
     local lines
     lines=$(grep -c . "$BASE_OUT/$side-notable.log"); lines=${lines:-0}
-    printf '\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cpu" "$rcpu" "$rcmd" "$((peak - rss0))" "$lines" "$keys" >> "$TSV"
-    awk -F'\t' -v s="$side" '$1 == s { printf "redis-cell: %-8s established %s  delivered %s/%s  duplicates %s  p50 %s  p99 %s  max %s ms  (same instance %s/%s, other %s/%s)  orders %s  redis commands %s\n", $1, $2, $6, $7, $8, $10, $11, $12, $13, $14, $15, $16, $17, $22 }' "$TSV"
+    # One JSON line per side: sse_load's result plus what was measured here.
+    node -e '
+        const fs = require("fs");
+        const [file, side, cpu, rcpu, rcmd, rss, lines, keys, busy, wall, rc] = process.argv.slice(1);
+        let j = {};
+        try { j = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { j.error = "no result from sse_load"; }
+        Object.assign(j, { side, cpu_servers: +cpu, cpu_redis: +rcpu, redis_commands: +rcmd,
+            rss_growth_kb: +rss, notable_lines: +lines, redis_keys: keys, machine_busy_s: +busy,
+            wall_s: +wall, load_rc: +rc });
+        console.log(JSON.stringify(j));
+    ' "$BASE_OUT/$side.json" "$side" "$cpu" "$rcpu" "$rcmd" "$((peak - rss0))" "$lines" "$keys" "$busy" "$wall" "$rc" >> "$ROWS"
+    tail -n 1 "$ROWS" | node -e '
+        const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        console.log(`redis-cell: ${j.side}: established ${j.established}, delivered ${j.delivered} / ${j.established * j.m}, ` +
+            `POSTs answered ${j.published}/${j.m}, duplicates ${j.duplicates}, p50 ${j.p50_ms} p99 ${j.p99_ms} max ${j.max_ms} ms, ` +
+            `arrival orders ${j.orders}, redis commands ${j.redis_commands}`);
+    '
 }
 
 # --- run ------------------------------------------------------------------------
@@ -268,17 +280,22 @@ for s in $SIDES; do
 done
 
 # --- results ------------------------------------------------------------------
-if [ "$BROKER" = redis ] && [ "$SIDES" = "sselight nchan" ]; then
+# Only the issue's cell, with Redis on both sides, goes to bench/results.
+if [ "$BROKER" = redis ] && [ "$SIDES" = "sselight nchan" ] &&
+    [ "$SUBS/$RATE/$SECS" = 5000/10/20 ]; then
     MD=$ROOT/bench/results/redis-$STAMP.md
 else
     MD=$BASE_OUT/redis-cell.md
 fi
-dirty=""
-[ -n "$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null)" ] && dirty=" with uncommitted changes by others in src/"
+# What the responders were built from: the commit, when cgi-bin/ was built,
+# and any uncommitted change in src/ (other engineers share the tree).
+built=" Responders built $(date -u -r "$ROOT/cgi-bin/stream.fcgi" '+%H:%M UTC' 2>/dev/null)"
+dirty=$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
+[ -n "$dirty" ] && built="$built; uncommitted changes in the tree at the end of the run (not necessarily in the binaries): ${dirty% }"
 {
     echo "# make bench-redis, $STAMP $(date -u +%H:%M) UTC"
     echo
-    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r). Commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$dirty."
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r). Commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null).$built."
     echo "Cell (issue 8): two instances x $SUBS subscribers to one channel ($((SUBS * 2)) streams), one publisher at $RATE/s for $SECS s ($MSGS messages), POSTs alternating between the two instances; every subscriber on both instances should get every message."
     if [ "$BROKER" = redis ]; then
         echo "sselight: two lighttpd + responder sets from the shipped lighttpd.conf, each with its own SSELIGHT_DATA_DIR, SSELIGHT_BROKER=redis://127.0.0.1:PORT on one fresh $(redis-server --version | cut -d' ' -f3 | sed 's/v=/redis-server /') (--save '' --appendonly no)."
@@ -287,17 +304,34 @@ dirty=""
     fi
     echo "nginx + nchan: two nginx $(nginx -v 2>&1 | cut -d/ -f2) with libnginx-mod-nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null), one worker each (bench/nginx-nchan.conf.in plus nchan_redis_url and nchan_use_redis on), sharing a second fresh redis-server."
     echo "Load: one build/sse_load process (bench/sse_load.c with two --port): subscriber i on instance i mod 2, publish k to instance k mod 2, each message one POST stamped with its send time; latency = receive - send over all first deliveries. Same instance = the subscriber's instance took the POST; other instance = it came through Redis from the other one."
-    echo "CPU = user + system seconds of both instances' processes (web server + responders) and of redis-server during the load run; RSS growth = peak - before, both instances together."
+    echo "CPU = user + system seconds during the load run of both instances' processes (web server + responders), of redis-server and of the load client; RSS growth = peak - before, both instances together."
     echo "Single run on a shared 2-core machine: expect +-30 % between runs."
     echo
-    echo "| server | established | delivered / expected | duplicates | p50 ms | p99 ms | max ms | same instance p50 / p99 ms | other instance p50 / p99 ms | arrival orders seen | out of send order | CPU s servers | CPU s redis | redis commands | CPU s load client |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    awk -F'\t' '{ printf "| %s | %s | %s / %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s | %s | %s | %s |\n", ($1 == "nchan" ? "nginx + nchan" : $1), $2, $6, $7, $8, $10, $11, $12, $13, $14, $15, $16, $17, $9, $20, $21, $22, $18 }' "$TSV"
-    echo
-    echo "Arrival orders seen: distinct orders in which the subscribers that got every message received them (1 = all the same). Out of send order: deliveries that came after a later-numbered message; the POSTs go to two servers without waiting for each other's answer, so this is not a broker guarantee."
-    echo
-    echo "Per instance (a, b):"
-    awk -F'\t' '{ printf "- %s: %s; subscriber errors %s, publish errors %s; RSS growth %s KB; redis keys at the end: %s; server log lines other than start, stop and subscribers closed at the end: %s\n", $1, $19, $3, $5, $23, $25, $24 }' "$TSV"
+    node -e '
+        const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+        const v = (x) => (x === undefined || x === null ? "-" : x);
+        const name = (s) => (s === "nchan" ? "nginx + nchan" : s);
+        const out = [];
+        out.push("| server | established | delivered / expected | POSTs answered | duplicates | p50 ms | p99 ms | max ms | same instance p50 / p99 ms | other instance p50 / p99 ms | arrival orders | CPU s servers | CPU s redis | CPU s load client | CPU s other processes |");
+        out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for (const r of rows) {
+            const other = (r.machine_busy_s - r.cpu_servers - r.cpu_redis - (r.client_cpu_s || 0)).toFixed(1);
+            out.push(`| ${name(r.side)} | ${v(r.established)} | ${v(r.delivered)} / ${r.established * r.m || "-"} | ${v(r.published)} / ${v(r.m)} | ${v(r.duplicates)} | ${v(r.p50_ms)} | ${v(r.p99_ms)} | ${v(r.max_ms)} | ` +
+                `${v(r.local_p50_ms)} / ${v(r.local_p99_ms)} | ${v(r.cross_p50_ms)} / ${v(r.cross_p99_ms)} | ${v(r.orders)} | ${r.cpu_servers} | ${r.cpu_redis} | ${v(r.client_cpu_s)} | ${other} |`);
+        }
+        out.push("");
+        out.push("Expected = established x messages sent: a message whose POST got no answer may still be delivered. Arrival orders: distinct orders in which the subscribers that got every message received them (1 = all the same). CPU s other processes = busy CPU time of the whole machine during the run minus the servers, redis and the load client: other work sharing the 2 cores.");
+        out.push("");
+        out.push("Per side:");
+        for (const r of rows) {
+            const inst = (r.per_port || []).map((p, i) => `${"ab"[i]}: ${p.subs_est} subscribers, ${p.got} / ${p.subs_est * r.m} delivered, ${p.pubs_ok} POSTs answered`).join("; ");
+            out.push(`- ${name(r.side)}: ${inst || "-"}; subscriber errors ${v(r.sub_errors)}, publish errors ${v(r.publish_errors)}; ` +
+                `deliveries after a later-numbered message ${v(r.out_of_order)} (the POSTs to the two instances do not wait for each other, so this is no broker guarantee); ` +
+                `RSS growth ${r.rss_growth_kb} KB; load run ${r.wall_s} s; redis commands during it ${r.redis_commands}; redis keys at the end: ${r.redis_keys}; ` +
+                `server log lines other than start, stop and subscribers closed at the end: ${r.notable_lines}` + (r.load_rc ? `; sse_load exited ${r.load_rc}` : ""));
+        }
+        console.log(out.join("\n"));
+    ' "$ROWS"
     echo
     echo "Redis calls by command since each redis-server started (instance start-up, subscribes and publishes; a few INFO and SCAN are this script's):"
     for s in sselight nchan; do

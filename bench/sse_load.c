@@ -2,7 +2,7 @@
  * sse_load: a load client for SSE servers (loopback only).
  *
  *   sse_load --port P --sub-path /events/CH --pub-path /events/CH
- *            -n N -m M -r R [--timeout S] [--connect-rate C]
+ *            -n N -m M -r R [--timeout S] [--drain D] [--connect-rate C]
  *            [--sub-header 'Accept: text/event-stream']
  *
  * Opens N subscriber connections to 127.0.0.1:P (at most C new connections
@@ -14,9 +14,9 @@
  * "<CLOCK_REALTIME microseconds> <sequence number>". Subscribers parse the
  * SSE stream; each event whose data parses that way is a delivery with
  * latency = receive time - send time. It stops when every established
- * subscriber still open has every successful publish, 5 s after the last
- * publish, or at --timeout S (default 120) overall, and prints one JSON
- * line on stdout. Progress goes to stderr.
+ * subscriber still open has every successful publish, --drain D seconds
+ * (default 5) after the last publish, or at --timeout S (default 120)
+ * overall, and prints one JSON line on stdout. Progress goes to stderr.
  *
  * --sub-header H (repeatable) gives the subscriber request's header lines
  * besides Host; the default is the one line "Accept: text/event-stream".
@@ -62,7 +62,6 @@
 #define DATA_CAP 64         /* "<usec> <seq>" is about 25 bytes */
 #define MAX_EVENTS 1024
 #define STRAGGLER_US 10000000LL
-#define DRAIN_US 5000000LL
 #define MAX_SUB_HEADERS 16
 #define ERROR_REPORTS 5     /* error messages printed per kind, then quiet */
 #define MAX_PORTS 8
@@ -104,6 +103,7 @@ static long opt_m = -1;
 static double opt_rate = -1;
 static double opt_timeout = 120;
 static double opt_connect_rate = 2000;
+static double opt_drain = 5;
 static const char *opt_sub_headers[MAX_SUB_HEADERS];
 static int opt_sub_header_count;
 
@@ -625,7 +625,7 @@ static void on_event(struct conn *c, uint32_t ev)
 static void usage(void)
 {
     fputs("usage: sse_load --port P [--port P2]... --sub-path PATH --pub-path PATH -n N -m M -r R\n"
-          "                [--timeout S] [--connect-rate C] [--sub-header 'Name: value']...\n",
+          "                [--timeout S] [--drain D] [--connect-rate C] [--sub-header 'Name: value']...\n",
           stderr);
     exit(2);
 }
@@ -663,7 +663,7 @@ static void check_path(const char *p, const char *name)
 
 static void parse_args(int argc, char **argv)
 {
-    enum { O_PORT = 256, O_SUB, O_PUB, O_TIMEOUT, O_CRATE, O_HDR };
+    enum { O_PORT = 256, O_SUB, O_PUB, O_TIMEOUT, O_CRATE, O_HDR, O_DRAIN };
     static const struct option lo[] = {
         { "port", required_argument, NULL, O_PORT },
         { "sub-path", required_argument, NULL, O_SUB },
@@ -671,6 +671,7 @@ static void parse_args(int argc, char **argv)
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "connect-rate", required_argument, NULL, O_CRATE },
         { "sub-header", required_argument, NULL, O_HDR },
+        { "drain", required_argument, NULL, O_DRAIN },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -686,6 +687,7 @@ static void parse_args(int argc, char **argv)
         case O_PUB: opt_pub_path = optarg; break;
         case O_TIMEOUT: opt_timeout = parse_double(optarg, "--timeout", 0.001, 1e7); break;
         case O_CRATE: opt_connect_rate = parse_double(optarg, "--connect-rate", 0.001, 1e9); break;
+        case O_DRAIN: opt_drain = parse_double(optarg, "--drain", 0, 1e6); break;
         case O_HDR:
             if (opt_sub_header_count == MAX_SUB_HEADERS)
                 die("at most %d --sub-header options", MAX_SUB_HEADERS);
@@ -919,6 +921,7 @@ int main(int argc, char **argv)
     run_start_real = real_us() - 1000000;   /* payloads older than this are not ours */
     const int64_t deadline = t0 + (int64_t)(opt_timeout * 1e6);
     const double pub_interval = 1e6 / opt_rate;
+    const int64_t drain_us = (int64_t)(opt_drain * 1e6);
     int64_t last_sub_start = t0, pub_t0 = 0, last_pub_attempt = 0, next_progress = t0 + 1000000;
     long last_checked_delivered = -1, last_checked_published = -1;
     const char *why = "timeout";
@@ -959,8 +962,8 @@ int main(int argc, char **argv)
                         break;
                     }
                 }
-                if (now >= last_pub_attempt + DRAIN_US) {
-                    why = "5 s after the last publish";
+                if (now >= last_pub_attempt + drain_us) {
+                    why = "drain time after the last publish";
                     break;
                 }
             }
@@ -988,8 +991,8 @@ int main(int argc, char **argv)
             int64_t t = pub_t0 + (int64_t)((double)pubs_started * pub_interval);
             if (t < next)
                 next = t;
-        } else if (publishing && last_pub_attempt + DRAIN_US < next) {
-            next = last_pub_attempt + DRAIN_US;
+        } else if (publishing && last_pub_attempt + drain_us < next) {
+            next = last_pub_attempt + drain_us;
         }
         int64_t wait_us = next - mono_us();
         int timeout_ms = wait_us <= 0 ? 0 : (int)((wait_us + 999) / 1000);
