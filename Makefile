@@ -34,7 +34,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench bench-pubsub soak clean install uninstall
+.PHONY: all build run test bench bench-redis bench-pubsub soak clean install uninstall
 .DELETE_ON_ERROR:
 
 all: build
@@ -58,6 +58,16 @@ bench:
 	@tools/setup-deps.sh bench
 	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
 	@timeout 600 bench/run.sh
+
+# The Redis cell of issue 8 (not part of make test; at most about 7 minutes):
+# two sselight instances with SSELIGHT_BROKER on one redis-server against two
+# nginx + nchan sharing another, 2 x 5,000 subscribers, one publisher at 10/s
+# for 20 s alternating between the instances. Writes
+# bench/results/redis-DATE.md (bench/redis-cell.sh).
+bench-redis:
+	@tools/setup-deps.sh bench
+	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
+	@timeout 400 bench/redis-cell.sh
 
 $(BUILD)/sse_load: bench/sse_load.c
 	@mkdir -p $(@D)
