@@ -303,6 +303,10 @@ for n in A B; do
     st=$(wait_live "${I_URL[$n]}" '^redis [^ ]+ (connecting|down) ' 2)
     check "outage: /stats on $n says the broker is not connected ($st)" test $? -eq 0
 done
+# A Redis that is down when an instance starts is not fatal: D starts now.
+inst_start D
+check "outage: lighttpd D starts while Redis is down, its responders stay up (stream.fcgi: $(inst_use D; server_procs stream.fcgi | tr '\n' ' '))" \
+    test -n "$(inst_use D; server_procs stream.fcgi)"
 sleep "$(awk -v t="$t_down" -v now="$EPOCHREALTIME" 'BEGIN { d = t + 3 - now; print (d > 0 ? d : 0) }')"
 ok=0 msg=""
 for s in $SUBS; do
@@ -359,6 +363,12 @@ for n in A B; do
     st=$(wait_live "${I_URL[$n]}" '^redis [^ ]+ connected [1-9][0-9]* ' 5)
     check "outage: /stats on $n: connected again, reconnects >= 1 ($st)" test $? -eq 0
 done
+st=$(wait_live "${I_URL[D]}" '^redis [^ ]+ connected ' 5)
+id=$(publish "${I_URL[D]}" late "from-D")
+curl -sN --max-time 1 -o "$w/late" "$A/events/late?lastEventId=0"
+expect_eq "outage: D, started while Redis was down, connects ($st) and its publish is stored" \
+    "$id message from-D" "$(events "$w/late")"
+check "lighttpd D stops with nothing left" inst_stop D
 echo "# numbers: outage: published 200 over A and B, acknowledged $(wc -l < "$w/expected"); 503 answers $n503, retries $nretry; Redis down $(awk -v d="$t_down" -v u="$t_up" 'BEGIN { printf "%.2f", u - d }') s; subscribers exact $exact/4"
 
 # ---------------------------------------------------------------- 5 bad SSELIGHT_BROKER
