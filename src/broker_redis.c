@@ -306,7 +306,10 @@ static redisContext *redis_cmd(struct broker_redis *r, int *fatal)
         redis_cmd_drop(r, "setting the timeout");
         return NULL;
     }
-    (void)redisEnableKeepAlive(c);
+    /* TCP only: on a unix socket hiredis records the failed TCP option as
+     * the connection's error, and every command after it would fail. */
+    if (!r->url.path[0])
+        (void)redisEnableKeepAlive(c);
     int rc = redis_login(r, c, why, sizeof why);
     if (rc == -2) {
         redis_cmd_drop(r, "logging in");
@@ -884,7 +887,8 @@ static void redis_live_connect(struct broker_redis *r)
         redis_live_lost(r, "cannot set up the connection");
         return;
     }
-    (void)redisEnableKeepAlive(&ac->c);
+    if (!r->url.path[0])
+        (void)redisEnableKeepAlive(&ac->c);
     int rc = REDIS_OK;
     if (r->url.password[0])
         rc = r->url.user[0]
