@@ -399,6 +399,8 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
     }
     if (resume >= 0) {
         start = resume;
+    } else if (history == 0) {
+        start = last; /* live events only */
     } else if (broker_history_start(ev->broker, r.channels, r.nch, history,
                                     &start) != 0) {
         fprintf(stderr, "stream: subscribe: %s\n", broker_error(ev->broker));
