@@ -372,13 +372,18 @@ check "lighttpd D stops with nothing left" inst_stop D
 echo "# numbers: outage: published 200 over A and B, acknowledged $(wc -l < "$w/expected"); 503 answers $n503, retries $nretry; Redis down $(awk -v d="$t_down" -v u="$t_up" 'BEGIN { printf "%.2f", u - d }') s; subscribers exact $exact/4"
 
 # ---------------------------------------------------------------- 5 bad SSELIGHT_BROKER
-# Through lighttpd: the stream responder refuses to start; lighttpd answers
-# 5xx for its routes, and its log has the reason.
+# Through lighttpd: the stream responder refuses to start. lighttpd then
+# either stops at start ("spawning gw failed", when it sees the child exit
+# while it waits for it) or keeps running and answers 5xx for the stream
+# routes; both are a clear failure, and the log has the reason.
 export SSELIGHT_BROKER=redis://127.0.0.1:notaport
-inst_start C || fail "lighttpd C starts with SSELIGHT_BROKER=$SSELIGHT_BROKER"
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "${I_URL[C]}/events/x")
-check "bad SSELIGHT_BROKER ($SSELIGHT_BROKER): /events/x answers 5xx, no hang (answer $code)" \
-    test "${code:0:1}" = 5
+if inst_start C 2>/dev/null; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "${I_URL[C]}/events/x")
+else
+    code="lighttpd stopped at start"
+fi
+check "bad SSELIGHT_BROKER ($SSELIGHT_BROKER): lighttpd refuses to start or /events/x answers 5xx, no hang (answer $code)" \
+    test "${code:0:1}" = 5 -o "$code" = "lighttpd stopped at start"
 inst_use C
 wait_for_log '^stream: SSELIGHT_BROKER' 3
 line=$(grep -m1 '^stream: SSELIGHT_BROKER' "$SERVER_LOG")
