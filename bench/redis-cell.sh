@@ -327,7 +327,7 @@ dirty=$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null | awk '{ print $
             const inst = (r.per_port || []).map((p, i) => `${"ab"[i]}: ${p.subs_est} subscribers, ${p.got} / ${p.subs_est * r.m} delivered, ${p.pubs_ok} POSTs answered`).join("; ");
             out.push(`- ${name(r.side)}: ${inst || "-"}; subscriber errors ${v(r.sub_errors)}, publish errors ${v(r.publish_errors)}; ` +
                 `deliveries after a later-numbered message ${v(r.out_of_order)} (the POSTs to the two instances do not wait for each other, so this is no broker guarantee); ` +
-                `RSS growth ${r.rss_growth_kb} KB; load run ${r.wall_s} s; redis commands during it ${r.redis_commands}; redis keys at the end: ${r.redis_keys}; ` +
+                `RSS growth ${r.rss_growth_kb} KB (${(r.rss_growth_kb / (r.established || 1)).toFixed(1)} KB per subscriber); load run ${r.wall_s} s; redis commands during it ${r.redis_commands}; redis keys at the end: ${r.redis_keys}; ` +
                 `server log lines other than start, stop and subscribers closed at the end: ${r.notable_lines}` + (r.load_rc ? `; sse_load exited ${r.load_rc}` : ""));
         }
         console.log(out.join("\n"));
