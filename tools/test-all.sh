@@ -58,6 +58,7 @@ run_part t_stream-asan 180 tests/integration/t_stream.sh
 run_part t_channels-asan 180 tests/integration/t_channels.sh
 run_part t_limits-asan 240 tests/integration/t_limits.sh
 run_part t_hostile-asan 180 tests/integration/t_hostile.sh
+run_part t_redis-asan 180 tests/integration/t_redis.sh
 unset SSELIGHT_CGI_DIR TEST_VARIANT
 run_part t_setup_deps 60 tests/integration/t_setup_deps.sh
 run_part t_run 120 tests/integration/t_run.sh
