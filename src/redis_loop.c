@@ -46,33 +46,18 @@ static void redis_loop_update(struct redis_loop *rl)
         fprintf(stderr, "broker: epoll_ctl(redis): %s\n", strerror(errno));
 }
 
-static void redis_loop_add_read(void *p)
+/* hiredis' four hooks: it starts or stops waiting to read or to write. */
+static void redis_loop_want(void *p, uint32_t bit, int on)
 {
     struct redis_loop *rl = p;
-    rl->want |= EPOLLIN;
+    rl->want = on ? rl->want | bit : rl->want & ~bit;
     redis_loop_update(rl);
 }
 
-static void redis_loop_del_read(void *p)
-{
-    struct redis_loop *rl = p;
-    rl->want &= ~(uint32_t)EPOLLIN;
-    redis_loop_update(rl);
-}
-
-static void redis_loop_add_write(void *p)
-{
-    struct redis_loop *rl = p;
-    rl->want |= EPOLLOUT;
-    redis_loop_update(rl);
-}
-
-static void redis_loop_del_write(void *p)
-{
-    struct redis_loop *rl = p;
-    rl->want &= ~(uint32_t)EPOLLOUT;
-    redis_loop_update(rl);
-}
+static void redis_loop_add_read(void *p) { redis_loop_want(p, EPOLLIN, 1); }
+static void redis_loop_del_read(void *p) { redis_loop_want(p, EPOLLIN, 0); }
+static void redis_loop_add_write(void *p) { redis_loop_want(p, EPOLLOUT, 1); }
+static void redis_loop_del_write(void *p) { redis_loop_want(p, EPOLLOUT, 0); }
 
 /* hiredis is about to close the fd and free the context. */
 static void redis_loop_cleanup(void *p)

@@ -4,40 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int redis_url_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into out (size outsz). -1 on a bad escape, a NUL,
- * or no room. */
-static int redis_url_decode(const char *s, size_t n, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = redis_url_hex(s[i + 1]), lo = redis_url_hex(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (c == '\0' || o + 1 >= outsz)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return 0;
-}
+#include "query.h"
 
 /* Parses decimal digits s[0..n) in [lo, hi]. */
 static int redis_url_number(const char *s, size_t n, int lo, int hi, int *out)
@@ -68,10 +35,11 @@ static int redis_url_userinfo(const char **p, const char *end,
         *why = "credentials must be written USER:PASSWORD@ or :PASSWORD@";
         return -1;
     }
-    if (redis_url_decode(*p, (size_t)(colon - *p), u->user,
-                         sizeof u->user) != 0 ||
-        redis_url_decode(colon + 1, (size_t)(at - colon - 1), u->password,
-                         sizeof u->password) != 0) {
+    /* Percent-escapes as in a URL; '+' stays '+'. */
+    if (query_decode(*p, (size_t)(colon - *p), 0, u->user,
+                     sizeof u->user) < 0 ||
+        query_decode(colon + 1, (size_t)(at - colon - 1), 0, u->password,
+                     sizeof u->password) < 0) {
         *why = "bad user or password (percent-encoding, or over 255 bytes)";
         return -1;
     }
