@@ -15,7 +15,7 @@ ASAN     := $(BUILD)/asan
 
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
-BROKER   := notify loop redis_url redis_loop broker broker_sqlite broker_redis
+BROKER   := notify loop redis_url redis_loop redis_live broker broker_sqlite broker_redis
 PAGE     := mem buf html http utf8 query $(BROKER) page
 STREAM   := mem buf sse html http utf8 query auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_reply stream_events stream_app
 PUB      := mem buf utf8 query $(BROKER)

@@ -25,11 +25,9 @@
  * A publish is one Lua script, so the key check, the id assignment, the
  * appends, the trim and the Pub/Sub message are one atomic step; it
  * returns after Redis ran it. Commands go over a blocking connection with
- * a timeout (BROKER_REDIS_TIMEOUT_MS); the live feed is a hiredis async
- * connection in our event loop (redis_loop), reconnected with backoff.
- * Live events queue here until stream_events reads them (nch == 0). Ids
- * are consecutive, so a hole in the feed shows; a hole or a reconnect
- * makes the next such read return BROKER_GAP, and the caller catches up
+ * a timeout (BROKER_REDIS_TIMEOUT_MS), reconnected with the same backoff
+ * as the live feed; reads with nch == 0 come from the live feed
+ * (redis_live.c), which answers BROKER_GAP when the caller must catch up
  * from the streams themselves. */
 #include "broker_impl.h"
 
@@ -46,12 +44,9 @@
 
 #include "buf.h"
 #include "mem.h"
-#include "redis_loop.h"
+#include "redis_live.h"
 
-#define REDIS_BACKOFF_FIRST_MS 100
-#define REDIS_BACKOFF_MAX_MS 2000
 #define REDIS_IDLE_PING_MS 10000   /* check an idle command connection */
-#define REDIS_QUEUE_MAX 20000      /* live events held; past it: a gap */
 #define REDIS_KEY_MAX 160
 
 /* KEYS: stream, key zset, key hash, id counter, pruned hash.
@@ -114,19 +109,6 @@ static const char redis_newest_ids_lua[] =
     "end\n"
     "return out\n";
 
-enum redis_live_state { LIVE_OFF, LIVE_CONNECTING, LIVE_CONNECTED, LIVE_WAITING };
-
-static const char *const redis_live_names[] = {
-    [LIVE_OFF] = "off", [LIVE_CONNECTING] = "connecting",
-    [LIVE_CONNECTED] = "connected", [LIVE_WAITING] = "down",
-};
-
-/* One live event: one allocation, the strings after the struct. */
-struct redis_live_event {
-    struct redis_live_event *next;
-    struct broker_event ev;
-};
-
 struct broker_redis {
     struct broker base; /* first: see broker_impl.h */
     struct redis_url url;
@@ -140,22 +122,10 @@ struct broker_redis {
     uint64_t cmd_used_ms;
     char cmd_error[512];        /* why it is down */
 
-    struct loop *loop;          /* set by the watch */
+    struct redis_live *live;    /* the live feed (started by the watch) */
+    int watching;
     broker_wake_fn *wake;
     void *wake_arg;
-    struct redis_loop live;     /* live.ac: the Pub/Sub connection */
-    enum redis_live_state live_state;
-    struct loop_timer live_timer; /* reconnect, or connect deadline */
-    unsigned live_backoff_ms;
-    uint64_t reconnects;        /* live connections made after the first */
-    int ever_connected;
-    char live_error[512];
-
-    struct redis_live_event *q_head, *q_tail;
-    size_t q_count;
-    long long q_last_id;        /* last id on this connection, 0: none */
-    int gap;                    /* the feed may have missed events */
-    int wake_pending;
 };
 
 static const struct broker_ops broker_redis_ops;
@@ -174,30 +144,6 @@ static long long redis_wall_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static unsigned redis_next_backoff(unsigned ms)
-{
-    if (ms == 0)
-        return REDIS_BACKOFF_FIRST_MS;
-    return ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : ms * 2;
-}
-
-/* "N-0" (or "N") -> N; -1 when it is not an id of ours. */
-static long long redis_parse_id(const char *s, size_t len)
-{
-    long long v = 0;
-    size_t i = 0;
-    if (len == 0)
-        return -1;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (v > (INT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (i == 0 || (i < len && s[i] != '-'))
-        return -1;
-    return v;
-}
-
 static void redis_key(char *out, const char *kind, const char *channel)
 {
     snprintf(out, REDIS_KEY_MAX, "sselight:%s:%s", kind, channel);
@@ -214,7 +160,7 @@ static void redis_cmd_drop(struct broker_redis *r, const char *what)
     if (r->cmd)
         redisFree(r->cmd);
     r->cmd = NULL;
-    r->cmd_backoff_ms = redis_next_backoff(r->cmd_backoff_ms);
+    r->cmd_backoff_ms = redis_live_next_backoff(r->cmd_backoff_ms);
     r->cmd_retry_at_ms = redis_now_ms() + r->cmd_backoff_ms;
 }
 
@@ -321,7 +267,7 @@ static redisContext *redis_cmd(struct broker_redis *r, int *fatal)
         broker_fail_text(&r->base, "redis at %s: %s", r->target, why);
         redisFree(c);
         r->cmd = NULL;
-        r->cmd_backoff_ms = REDIS_BACKOFF_MAX_MS;
+        r->cmd_backoff_ms = REDIS_LIVE_BACKOFF_MAX_MS;
         r->cmd_retry_at_ms = now + r->cmd_backoff_ms;
         return NULL;
     }
@@ -411,7 +357,7 @@ static long long redis_reply_int(const redisReply *e)
     if (e->type == REDIS_REPLY_INTEGER)
         return e->integer;
     if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
-        return redis_parse_id(e->str, e->len);
+        return redis_live_parse_id(e->str, e->len);
     return -1;
 }
 
@@ -552,7 +498,7 @@ static long redis_read_streams(struct broker_redis *r, long long after,
                 e->element[0]->type != REDIS_REPLY_STRING ||
                 e->element[1]->type != REDIS_REPLY_ARRAY)
                 continue;
-            long long id = redis_parse_id(e->element[0]->str,
+            long long id = redis_live_parse_id(e->element[0]->str,
                                           e->element[0]->len);
             if (id <= after)
                 continue;
@@ -577,33 +523,6 @@ static long redis_read_streams(struct broker_redis *r, long long after,
     return n;
 }
 
-/* Passes queued live events after `after` to fn. */
-static long redis_read_live(struct broker_redis *r, long long after,
-                            size_t limit, broker_event_fn *fn, void *arg)
-{
-    if (r->gap) {
-        r->gap = 0;
-        return BROKER_GAP;
-    }
-    long n = 0;
-    while (r->q_head && (size_t)n < limit) {
-        struct redis_live_event *e = r->q_head;
-        r->q_head = e->next;
-        if (!r->q_head)
-            r->q_tail = NULL;
-        r->q_count--;
-        int stop = 0;
-        if (e->ev.id > after) {
-            n++;
-            stop = fn(&e->ev, arg) != 0;
-        }
-        free(e);
-        if (stop)
-            break;
-    }
-    return n;
-}
-
 static long broker_redis_read_since(struct broker *base, long long after,
                                     const char *const *channels, size_t nch,
                                     size_t limit, broker_event_fn *fn,
@@ -611,7 +530,7 @@ static long broker_redis_read_since(struct broker *base, long long after,
 {
     struct broker_redis *r = (struct broker_redis *)base;
     if (nch == 0)
-        return redis_read_live(r, after, limit, fn, arg);
+        return redis_live_read(r->live, after, limit, fn, arg);
     return redis_read_streams(r, after, channels, nch, limit, fn, arg);
 }
 
@@ -690,274 +609,47 @@ static int broker_redis_pruned_upto(struct broker *base, const char *channel,
                             argv);
 }
 
-/* --- the live feed ------------------------------------------------------ */
-
-static void redis_live_connect(struct broker_redis *r);
-
-static void redis_queue_clear(struct broker_redis *r)
-{
-    while (r->q_head) {
-        struct redis_live_event *e = r->q_head;
-        r->q_head = e->next;
-        free(e);
-    }
-    r->q_tail = NULL;
-    r->q_count = 0;
-}
-
-/* The live connection is gone (or never came): try again after a backoff.
- * Idempotent: hiredis may report one loss through two callbacks. */
-static void redis_live_lost(struct broker_redis *r, const char *why)
-{
-    if (r->live_state == LIVE_WAITING || r->live_state == LIVE_OFF)
-        return;
-    if (why)
-        snprintf(r->live_error, sizeof r->live_error, "%s", why);
-    /* One line when it goes, not one per failed retry. */
-    if (r->live_state == LIVE_CONNECTED || !r->live_backoff_ms)
-        fprintf(stderr, "broker: redis at %s: live feed lost (%s); "
-                "reconnecting\n", r->target, r->live_error);
-    r->live_state = LIVE_WAITING;
-    r->live_backoff_ms = redis_next_backoff(r->live_backoff_ms);
-    loop_timer_start(r->loop, &r->live_timer, r->live_backoff_ms);
-}
-
-static void redis_live_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct broker_redis *r = ac->data;
-    (void)status;
-    redis_live_lost(r, ac->errstr[0] ? ac->errstr : "disconnected");
-}
-
-static void redis_live_on_connect(const redisAsyncContext *ac, int status)
-{
-    struct broker_redis *r = ac->data;
-    if (status != REDIS_OK)
-        redis_live_lost(r, ac->errstr[0] ? ac->errstr : "cannot connect");
-}
-
-static void redis_live_on_auth(redisAsyncContext *ac, void *reply, void *p)
-{
-    struct broker_redis *r = p;
-    redisReply *rep = reply;
-    if (rep && rep->type == REDIS_REPLY_ERROR) {
-        snprintf(r->live_error, sizeof r->live_error, "AUTH refused: %.*s",
-                 (int)rep->len, rep->str);
-        redisAsyncDisconnect(ac);
-    }
-}
-
-/* Queues "ID\nCHANNEL\nEVENT\nDATA". */
-static void redis_live_message(struct broker_redis *r, const char *s,
-                               size_t len)
-{
-    const char *end = s + len, *nl[3], *p = s;
-    for (int i = 0; i < 3; i++) {
-        nl[i] = memchr(p, '\n', (size_t)(end - p));
-        if (!nl[i]) {
-            fprintf(stderr, "broker: redis at %s: a live message that is "
-                    "not ours; ignored\n", r->target);
-            return;
-        }
-        p = nl[i] + 1;
-    }
-    long long id = redis_parse_id(s, (size_t)(nl[0] - s));
-    if (id <= 0)
-        return;
-    if (r->q_last_id && id != r->q_last_id + 1)
-        r->gap = 1; /* ids are consecutive: some did not reach us */
-    r->q_last_id = id;
-    if (r->q_count >= REDIS_QUEUE_MAX) {
-        /* Nobody reads them: drop them and catch up from the streams. */
-        redis_queue_clear(r);
-        r->gap = 1;
-    }
-    size_t clen = (size_t)(nl[1] - nl[0] - 1);
-    size_t elen = (size_t)(nl[2] - nl[1] - 1);
-    size_t dlen = (size_t)(end - nl[2] - 1);
-    struct redis_live_event *e =
-        mem_calloc(1, sizeof *e + clen + 1 + elen + 1 + dlen + 1);
-    char *q = (char *)(e + 1);
-    memset(&e->ev, 0, sizeof e->ev);
-    e->next = NULL;
-    e->ev.id = id;
-    e->ev.channel = q;
-    memcpy(q, nl[0] + 1, clen);
-    q[clen] = '\0';
-    q += clen + 1;
-    e->ev.event = q;
-    memcpy(q, nl[1] + 1, elen);
-    q[elen] = '\0';
-    q += elen + 1;
-    e->ev.data = q;
-    e->ev.data_len = dlen;
-    memcpy(q, nl[2] + 1, dlen);
-    q[dlen] = '\0';
-    if (r->q_tail)
-        r->q_tail->next = e;
-    else
-        r->q_head = e;
-    r->q_tail = e;
-    r->q_count++;
-    r->wake_pending = 1;
-}
-
-static void redis_live_on_reply(redisAsyncContext *ac, void *reply, void *p)
-{
-    (void)ac;
-    struct broker_redis *r = p;
-    redisReply *rep = reply;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
-        rep->element[0]->type != REDIS_REPLY_STRING)
-        return;
-    const redisReply *kind = rep->element[0];
-    if (strcmp(kind->str, "subscribe") == 0) {
-        loop_timer_stop(r->loop, &r->live_timer);
-        if (r->ever_connected)
-            r->reconnects++;
-        r->ever_connected = 1;
-        r->live_state = LIVE_CONNECTED;
-        r->live_backoff_ms = 0;
-        r->live_error[0] = '\0';
-        /* What was published while we were away is in the streams. */
-        r->gap = 1;
-        r->q_last_id = 0;
-        r->wake_pending = 1;
-        /* Redis answers again: let the next publish connect at once. */
-        r->cmd_retry_at_ms = 0;
-        fprintf(stderr, "broker: redis at %s: live feed connected\n",
-                r->target);
-    } else if (strcmp(kind->str, "message") == 0 &&
-               rep->element[2]->type == REDIS_REPLY_STRING) {
-        redis_live_message(r, rep->element[2]->str, rep->element[2]->len);
-    }
-}
-
-static void redis_live_after_read(void *arg)
+static void redis_on_live_wake(void *arg)
 {
     struct broker_redis *r = arg;
-    if (r->wake_pending && r->wake) {
-        r->wake_pending = 0;
-        r->wake(r->wake_arg);
-    }
+    r->wake(r->wake_arg);
 }
 
-static void redis_live_on_timer(struct loop *loop, struct loop_timer *t)
+/* The live feed is back: Redis answers, so the next command connects at
+ * once instead of waiting out its backoff. */
+static void redis_on_live_connected(void *arg)
 {
-    (void)loop;
-    struct broker_redis *r = (struct broker_redis *)(void *)(
-        (char *)t - offsetof(struct broker_redis, live_timer));
-    if (r->live_state == LIVE_WAITING) {
-        redis_live_connect(r);
-        return;
-    }
-    if (r->live_state == LIVE_CONNECTING) {
-        /* No subscription within the deadline: give up on this one. */
-        snprintf(r->live_error, sizeof r->live_error,
-                 "no answer within %d ms", BROKER_REDIS_TIMEOUT_MS);
-        if (r->live.ac)
-            redisAsyncFree(r->live.ac);
-        redis_live_lost(r, NULL);
-    }
-}
-
-static void redis_live_connect(struct broker_redis *r)
-{
-    r->live_state = LIVE_CONNECTING;
-    loop_timer_start(r->loop, &r->live_timer, BROKER_REDIS_TIMEOUT_MS);
-    redisAsyncContext *ac = r->url.path[0]
-                                ? redisAsyncConnectUnix(r->url.path)
-                                : redisAsyncConnect(r->url.host, r->url.port);
-    if (!ac || ac->err) {
-        snprintf(r->live_error, sizeof r->live_error, "%s",
-                 ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        redis_live_lost(r, NULL);
-        return;
-    }
-    ac->data = r;
-    r->live.after_read = redis_live_after_read;
-    r->live.arg = r;
-    if (redis_loop_attach(&r->live, r->loop, ac) != 0 ||
-        redisAsyncSetConnectCallback(ac, redis_live_on_connect) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, redis_live_on_disconnect) !=
-            REDIS_OK) {
-        redisAsyncFree(ac);
-        redis_live_lost(r, "cannot set up the connection");
-        return;
-    }
-    if (!r->url.path[0])
-        (void)redisEnableKeepAlive(&ac->c);
-    int rc = REDIS_OK;
-    if (r->url.password[0])
-        rc = r->url.user[0]
-                 ? redisAsyncCommand(ac, redis_live_on_auth, r, "AUTH %s %s",
-                                     r->url.user, r->url.password)
-                 : redisAsyncCommand(ac, redis_live_on_auth, r, "AUTH %s",
-                                     r->url.password);
-    if (rc == REDIS_OK)
-        rc = redisAsyncCommand(ac, redis_live_on_reply, r, "SUBSCRIBE %s",
-                               r->live_channel);
-    if (rc != REDIS_OK) {
-        redisAsyncFree(ac);
-        redis_live_lost(r, "cannot queue SUBSCRIBE");
-    }
+    struct broker_redis *r = arg;
+    r->cmd_retry_at_ms = 0;
 }
 
 static int broker_redis_watch(struct broker *base, struct loop *loop,
                               broker_wake_fn *fn, void *arg)
 {
     struct broker_redis *r = (struct broker_redis *)base;
-    if (r->loop)
+    if (r->watching)
         return broker_fail_text(base, "already watching");
-    r->loop = loop;
+    r->watching = 1;
+    /* wake and connected take one argument each: wake gets the caller's. */
     r->wake = fn;
     r->wake_arg = arg;
-    loop_timer_init(&r->live_timer, redis_live_on_timer);
-    redis_live_connect(r);
+    redis_live_start(r->live, loop, redis_on_live_wake, redis_on_live_connected,
+                     r);
     return 0;
-}
-
-/* Appends s as a JSON string. A socket path or a server's error text may
- * hold anything; URL parsing already refused control characters. */
-static void redis_json_string(struct buf *out, const char *s)
-{
-    buf_append_byte(out, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f)
-            buf_appendf(out, "\\u%04x", c);
-        else
-            buf_append_byte(out, (char)c);
-    }
-    buf_append_byte(out, '"');
 }
 
 static void broker_redis_health_json(const struct broker *base,
                                      struct buf *out)
 {
-    const struct broker_redis *r = (const struct broker_redis *)base;
-    buf_append_str(out, ",\"target\":");
-    redis_json_string(out, r->target);
-    buf_appendf(out, ",\"live\":\"%s\",\"reconnects\":%llu,\"queued\":%zu,"
-                "\"error\":", redis_live_names[r->live_state],
-                (unsigned long long)r->reconnects, r->q_count);
-    redis_json_string(out, r->live_state == LIVE_CONNECTED ? ""
-                                                          : r->live_error);
+    redis_live_health_json(((const struct broker_redis *)base)->live, out);
 }
 
 static void broker_redis_close(struct broker *base)
 {
     struct broker_redis *r = (struct broker_redis *)base;
-    if (r->loop)
-        loop_timer_stop(r->loop, &r->live_timer);
-    r->live_state = LIVE_OFF; /* no reconnect from the callbacks below */
-    if (r->live.ac)
-        redisAsyncFree(r->live.ac);
+    redis_live_free(r->live);
     if (r->cmd)
         redisFree(r->cmd);
-    redis_queue_clear(r);
     free(r);
 }
 
@@ -969,8 +661,8 @@ struct broker *broker_redis_open(const struct redis_url *url, unsigned history,
     r->url = *url;
     r->history = history ? history : BROKER_HISTORY_DEFAULT;
     redis_url_describe(url, r->target, sizeof r->target);
-    snprintf(r->live_channel, sizeof r->live_channel, "sselight:live:%d",
-             url->db);
+    redis_live_channel(url->db, r->live_channel, sizeof r->live_channel);
+    r->live = redis_live_new(url, r->target);
     /* Try now so that a refused password or database stops the start; a
      * server that is merely down is retried by every call. */
     int fatal = 0;
@@ -981,7 +673,7 @@ struct broker *broker_redis_open(const struct redis_url *url, unsigned history,
             return NULL;
         }
         fprintf(stderr, "broker: %s; will retry\n", r->base.error);
-        snprintf(r->live_error, sizeof r->live_error, "%s", r->base.error);
+        redis_live_note_error(r->live, r->base.error);
     }
     return &r->base;
 }
