@@ -2,7 +2,8 @@
  * TCase's unchecked setup starts one on a free loopback port (no
  * persistence) and its teardown stops it; before each test the database is
  * emptied. Without redis-server on PATH the setup fails the run: make test
- * installs it (tools/setup-deps.sh). */
+ * installs it (tools/setup-deps.sh). With CHECK_REDIS_PORT set, the server
+ * already listening on that loopback port is used instead (t_valgrind). */
 #ifndef SSELIGHT_CHECK_REDIS_H
 #define SSELIGHT_CHECK_REDIS_H
 
