@@ -91,33 +91,83 @@ static int events_fanout_one(const struct broker_event *e, void *arg)
     return 0;
 }
 
-static int events_send_to_sub(const struct broker_event *e, void *arg);
+/* One catch-up read, kept for the next subscriber that needs the same:
+ * the subscribers of a channel are mostly at the same id, so a resync of
+ * thousands costs a few reads, not one each. */
+struct events_memo {
+    int valid;
+    long long from, upto;          /* events after from, up to upto */
+    size_t nch;
+    const char *names[BROKER_CHANNELS_MAX];
+    struct buf sse;                /* those events, formatted */
+    uint64_t count;
+};
+
+static int events_memo_add(const struct broker_event *e, void *arg)
+{
+    struct events_memo *m = arg;
+    events_append_sse(&m->sse, e);
+    m->upto = e->id;
+    m->count++;
+    return 0;
+}
+
+/* Makes m hold the events of names after from, reading only when it holds
+ * something else. Returns 0, or -1 (m is then empty). */
+static int events_memo_get(struct stream_events *ev, struct events_memo *m,
+                           long long from, const char *const *names,
+                           size_t nch)
+{
+    int same = m->valid && m->from == from && m->nch == nch;
+    for (size_t i = 0; same && i < nch; i++)
+        same = strcmp(m->names[i], names[i]) == 0;
+    if (same)
+        return 0;
+    buf_reset(&m->sse);
+    m->from = m->upto = from;
+    m->nch = nch;
+    m->count = 0;
+    for (size_t i = 0; i < nch; i++)
+        m->names[i] = names[i];
+    long n;
+    do {
+        n = broker_read_since(ev->broker, m->upto, names, nch,
+                              EVENTS_FANOUT_BATCH, events_memo_add, m);
+    } while (n == EVENTS_FANOUT_BATCH);
+    m->valid = n >= 0;
+    return m->valid ? 0 : -1;
+}
 
 /* The live feed may have missed events (the Redis backend reconnected):
- * every subscriber reads its own channels from its own last id, then the
- * fan-out goes on from the highest id seen. On failure (the store is still
- * away) it tries again in a second; subscribers keep their heartbeats. */
+ * every subscriber gets what its own channels stored after its own last
+ * id, then the fan-out goes on from the highest id seen. On failure (the
+ * store is still away) it tries again in a second; subscribers keep their
+ * heartbeats meanwhile. Names stay valid: closing is deferred. */
 static int events_resync(struct stream_events *ev)
 {
+    struct events_memo memo = { .sse = BUF_INIT };
+    int rc = 0;
     for (struct events_sub *s = ev->subs; s; s = s->next) {
         const char *names[BROKER_CHANNELS_MAX];
         for (size_t i = 0; i < s->nch; i++)
             names[i] = chan_member_name(&s->members[i]);
-        long n;
-        do {
-            n = broker_read_since(ev->broker, s->last_id, names, s->nch,
-                                  EVENTS_FANOUT_BATCH, events_send_to_sub, s);
-        } while (n == EVENTS_FANOUT_BATCH);
-        if (n < 0) {
+        if (events_memo_get(ev, &memo, s->last_id, names, s->nch) != 0) {
             fprintf(stderr, "stream: catching up after a gap in the live "
                     "feed: %s; retrying in 1 s\n", broker_error(ev->broker));
             loop_timer_start(ev->loop, &ev->resync, 1000);
-            return -1;
+            rc = -1;
+            break;
         }
+        if (memo.count && fcgi_conn_write(s->conn, buf_head(&memo.sse),
+                                          buf_pending(&memo.sse)) == 0)
+            ev->stats.delivered += memo.count;
+        if (memo.upto > s->last_id)
+            s->last_id = memo.upto;
         if (s->last_id > ev->fanned_upto)
             ev->fanned_upto = s->last_id;
     }
-    return 0;
+    buf_free(&memo.sse);
+    return rc;
 }
 
 /* Fans out everything committed since the last round. */
