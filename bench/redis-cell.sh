@@ -22,9 +22,12 @@
 # The result then goes to test-output/redis-cell/ only, never bench/results.
 # REDIS_CELL_SIDES="sselight nchan" (default) picks the sides to run. Only
 # the default cell with both sides on Redis writes to bench/results/.
+# REDIS_CELL_RUNS=N (1 to 5, default 1) repeats the pair N times, swapping which side
+# goes first each time (single runs on a shared machine vary a lot; nchan
+# most of all when other processes take CPU), one table row per run.
 #
 # Bounded: each load run has its own timeout, every server is stopped by
-# the EXIT trap, and the Makefile wraps it all in timeout 400.
+# the EXIT trap, and the Makefile wraps it all in timeout 400 s per run.
 source "$(dirname "$0")/../tests/lib/harness.sh"
 set -u
 LOAD=$ROOT/build/sse_load
@@ -33,14 +36,18 @@ RATE=${REDIS_CELL_RATE:-10}
 SECS=${REDIS_CELL_SECONDS:-20}
 BROKER=${REDIS_CELL_BROKER:-redis}
 SIDES=${REDIS_CELL_SIDES:-sselight nchan}
+RUNS=${REDIS_CELL_RUNS:-1}
 MSGS=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
 STAMP=$(date -u +%Y-%m-%d)
-BASE_OUT=$OUT_DIR
-ROWS=$BASE_OUT/rows.jsonl
-: > "$ROWS"
 TICK=$(getconf CLK_TCK)
 CH=cell$$
+RUN=1
 
+case "$RUNS" in [1-5]) ;; *) echo "redis-cell: REDIS_CELL_RUNS is 1 to 5" >&2; exit 2 ;; esac
+BASE_OUT=$OUT_DIR
+rm -rf "${BASE_OUT:?}"/*   # this script's own output of an earlier run
+ROWS=$BASE_OUT/rows.jsonl
+: > "$ROWS"
 case "$BROKER" in redis|sqlite) ;; *) echo "redis-cell: REDIS_CELL_BROKER is redis or sqlite" >&2; exit 2 ;; esac
 [ -x "$LOAD" ] || { echo "redis-cell: $LOAD is missing (make build/sse_load)" >&2; exit 2; }
 command -v redis-server >/dev/null || { echo "redis-cell: redis-server is not installed" >&2; exit 2; }
@@ -77,7 +84,7 @@ REDIS_PID="" REDIS_DIR=""
 redis_start() { # redis_start NAME: sets REDIS_PORT, REDIS_PID, REDIS_LOG
     REDIS_DIR=$(mktemp -d /tmp/sselight-r.XXXXXX)
     REDIS_PORT=$(free_port)
-    REDIS_LOG=$BASE_OUT/redis-$1.log
+    REDIS_LOG=$BASE_OUT/redis-$1-$RUN.log
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
         --dir "$REDIS_DIR" --daemonize no --protected-mode yes \
         > "$REDIS_LOG" 2>&1 &
@@ -107,7 +114,7 @@ redis_commands() { # total commands processed so far
 # --- two sselight instances (harness.sh holds one server at a time) ----------
 S_PIDS=() S_TMPS=() S_PORTS=() S_LOGS=() S_DATA=()
 sselight_start() { # sselight_start NAME
-    OUT_DIR=$BASE_OUT/sselight-$1
+    OUT_DIR=$BASE_OUT/sselight-$1-$RUN
     mkdir -p "$OUT_DIR"
     local data
     if [ "$BROKER" = redis ]; then
@@ -148,14 +155,14 @@ nchan_start() { # nchan_start NAME
     sed -e "s|@PORT@|$port|; s|@DIR@|$dir|g; s|@USER@|$user|" \
         -e "/listen 127.0.0.1:/a\\        nchan_redis_url \"redis://127.0.0.1:$REDIS_PORT\";\\n        nchan_use_redis on;" \
         "$ROOT/bench/nginx-nchan.conf.in" > "$dir/nginx.conf"
-    nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' > "$BASE_OUT/nginx-$1.log" 2>&1 &
+    nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' > "$BASE_OUT/nginx-$1-$RUN.log" 2>&1 &
     N_PIDS+=("$!") N_DIRS+=("$dir") N_PORTS+=("$port")
     for i in $(seq 1 50); do
         curl -s -o /dev/null --max-time 1 -d x "http://127.0.0.1:$port/pub/warmup$1" && return 0
         alive "${N_PIDS[-1]}" || break
         sleep 0.1
     done
-    echo "redis-cell: nginx + nchan $1 did not start; see $BASE_OUT/nginx-$1.log and $dir/error.log" >&2
+    echo "redis-cell: nginx + nchan $1 did not start; see $BASE_OUT/nginx-$1-$RUN.log and $dir/error.log" >&2
     return 1
 }
 nchan_stop_all() {
@@ -164,7 +171,7 @@ nchan_stop_all() {
         kill -QUIT "${N_PIDS[$i]}" 2>/dev/null
         [ -z "$(wait_gone 5 "${N_PIDS[$i]}")" ] || kill -KILL "${N_PIDS[$i]}" 2>/dev/null
         wait "${N_PIDS[$i]}" 2>/dev/null
-        [ -f "${N_DIRS[$i]}/error.log" ] && cp "${N_DIRS[$i]}/error.log" "$BASE_OUT/nginx-error-$i.log"
+        [ -f "${N_DIRS[$i]}/error.log" ] && cp "${N_DIRS[$i]}/error.log" "$BASE_OUT/nginx-error-$RUN-$i.log"
         rm -rf "${N_DIRS[$i]}"
     done
     N_PIDS=() N_DIRS=() N_PORTS=()
@@ -216,7 +223,7 @@ run_side() {
     # arriving are counted rather than cut off 5 s after the last POST.
     timeout $((SECS + 150)) "$LOAD" --port "${PORTS[0]}" --port "${PORTS[1]}" \
         --sub-path "$sub" --pub-path "$pub" -n $((SUBS * 2)) -m "$MSGS" -r "$RATE" \
-        --drain 30 --timeout $((SECS + 120)) > "$BASE_OUT/$side.json" 2> "$BASE_OUT/$side.err" &
+        --drain 30 --timeout $((SECS + 120)) > "$BASE_OUT/$side-$RUN.json" 2> "$BASE_OUT/$side-$RUN.err" &
     lp=$!
     local peak=$rss0 r
     while alive "$lp"; do
@@ -234,36 +241,37 @@ run_side() {
     rcmd=$(( $(redis_commands) - rcmd0 ))
     keys=$(redis-cli -p "$REDIS_PORT" --scan 2>/dev/null | sort |
         awk '{ n++; if (n <= 3) k = k (n > 1 ? ", " : "") $0 } END { printf "%d%s", n, (n ? " (" k (n > 3 ? ", ..." : "") ")" : "") }')
-    redis-cli -p "$REDIS_PORT" info commandstats 2>/dev/null | tr -d '\r' > "$BASE_OUT/redis-$side-commandstats.txt"
-    tail -n 3 "$BASE_OUT/$side.err" | sed "s/^/redis-cell: $side: /"
+    redis-cli -p "$REDIS_PORT" info commandstats 2>/dev/null | tr -d '\r' > "$BASE_OUT/redis-$side-$RUN-commandstats.txt"
+    tail -n 3 "$BASE_OUT/$side-$RUN.err" | sed "s/^/redis-cell: $side: /"
     [ "$rc" = 0 ] || echo "redis-cell: $side: sse_load exited $rc" >&2
     # Everything the servers logged during the run, kept for the result.
-    local log="$BASE_OUT/$side-server.log"
+    local log="$BASE_OUT/$side-$RUN-server.log"
     if [ "$side" = sselight ]; then
         sselight_stop_all
         cat "${S_LOGS[@]}" > "$log"
+        S_LOGS=()
     else
         nchan_stop_all
-        cat "$BASE_OUT"/nginx-error-*.log > "$log" 2>/dev/null
+        cat "$BASE_OUT"/nginx-error-"$RUN"-*.log > "$log" 2>/dev/null
     fi
     redis_stop
     [ -n "$SHARED_DATA" ] && { rm -rf "$SHARED_DATA"; SHARED_DATA=""; }
     # Log lines besides starts, stops and subscribers closed at the end.
     grep -vE 'server started|server stopped|signal 15: ending|subscriber of [^ ]+ closed after id [0-9]+: web server closed the connection' \
-        "$log" 2>/dev/null > "$BASE_OUT/$side-notable.log"
+        "$log" 2>/dev/null > "$BASE_OUT/$side-$RUN-notable.log"
     local lines
-    lines=$(grep -c . "$BASE_OUT/$side-notable.log"); lines=${lines:-0}
+    lines=$(grep -c . "$BASE_OUT/$side-$RUN-notable.log"); lines=${lines:-0}
     # One JSON line per side: sse_load's result plus what was measured here.
-    node -e '
+    RUN=$RUN node -e '
         const fs = require("fs");
         const [file, side, cpu, rcpu, rcmd, rss, lines, keys, busy, wall, rc] = process.argv.slice(1);
         let j = {};
         try { j = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { j.error = "no result from sse_load"; }
-        Object.assign(j, { side, cpu_servers: +cpu, cpu_redis: +rcpu, redis_commands: +rcmd,
+        Object.assign(j, { side, run: +process.env.RUN, cpu_servers: +cpu, cpu_redis: +rcpu, redis_commands: +rcmd,
             rss_growth_kb: +rss, notable_lines: +lines, redis_keys: keys, machine_busy_s: +busy,
             wall_s: +wall, load_rc: +rc });
         console.log(JSON.stringify(j));
-    ' "$BASE_OUT/$side.json" "$side" "$cpu" "$rcpu" "$rcmd" "$((peak - rss0))" "$lines" "$keys" "$busy" "$wall" "$rc" >> "$ROWS"
+    ' "$BASE_OUT/$side-$RUN.json" "$side" "$cpu" "$rcpu" "$rcmd" "$((peak - rss0))" "$lines" "$keys" "$busy" "$wall" "$rc" >> "$ROWS"
     tail -n 1 "$ROWS" | node -e '
         const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
         console.log(`redis-cell: ${j.side}: established ${j.established}, delivered ${j.delivered} / ${j.established * j.m}, ` +
@@ -273,10 +281,16 @@ run_side() {
 }
 
 # --- run ------------------------------------------------------------------------
-echo "redis-cell: broker $BROKER; sides: $SIDES"
+echo "redis-cell: broker $BROKER; sides: $SIDES; runs: $RUNS"
 for s in $SIDES; do
-    case "$s" in sselight|nchan) run_side "$s" || { echo "redis-cell: $s side failed to start" >&2; exit 1; } ;;
-        *) echo "redis-cell: unknown side $s" >&2; exit 2 ;; esac
+    case "$s" in sselight|nchan) ;; *) echo "redis-cell: unknown side $s" >&2; exit 2 ;; esac
+done
+for RUN in $(seq 1 "$RUNS"); do
+    order=$SIDES
+    [ $((RUN % 2)) = 0 ] && order=$(echo "$SIDES" | awk '{ for (i = NF; i > 0; i--) printf "%s%s", $i, (i > 1 ? " " : "") }')
+    for s in $order; do
+        run_side "$s" || { echo "redis-cell: $s side failed to start" >&2; exit 1; }
+    done
 done
 
 # --- results ------------------------------------------------------------------
@@ -312,11 +326,12 @@ dirty=$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null | awk '{ print $
         const v = (x) => (x === undefined || x === null ? "-" : x);
         const name = (s) => (s === "nchan" ? "nginx + nchan" : s);
         const out = [];
-        out.push("| server | established | delivered / expected | POSTs answered | duplicates | p50 ms | p99 ms | max ms | same instance p50 / p99 ms | other instance p50 / p99 ms | arrival orders | CPU s servers | CPU s redis | CPU s load client | CPU s other processes |");
-        out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        const many = rows.some((r) => r.run > 1);
+        out.push((many ? "| run " : "") + "| server | established | delivered / expected | POSTs answered | duplicates | p50 ms | p99 ms | max ms | same instance p50 / p99 ms | other instance p50 / p99 ms | arrival orders | CPU s servers | CPU s redis | CPU s load client | CPU s other processes |");
+        out.push((many ? "|---" : "") + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (const r of rows) {
             const other = (r.machine_busy_s - r.cpu_servers - r.cpu_redis - (r.client_cpu_s || 0)).toFixed(1);
-            out.push(`| ${name(r.side)} | ${v(r.established)} | ${v(r.delivered)} / ${r.established * r.m || "-"} | ${v(r.published)} / ${v(r.m)} | ${v(r.duplicates)} | ${v(r.p50_ms)} | ${v(r.p99_ms)} | ${v(r.max_ms)} | ` +
+            out.push((many ? `| ${r.run} ` : "") + `| ${name(r.side)} | ${v(r.established)} | ${v(r.delivered)} / ${r.established * r.m || "-"} | ${v(r.published)} / ${v(r.m)} | ${v(r.duplicates)} | ${v(r.p50_ms)} | ${v(r.p99_ms)} | ${v(r.max_ms)} | ` +
                 `${v(r.local_p50_ms)} / ${v(r.local_p99_ms)} | ${v(r.cross_p50_ms)} / ${v(r.cross_p99_ms)} | ${v(r.orders)} | ${r.cpu_servers} | ${r.cpu_redis} | ${v(r.client_cpu_s)} | ${other} |`);
         }
         out.push("");
@@ -325,7 +340,7 @@ dirty=$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null | awk '{ print $
         out.push("Per side:");
         for (const r of rows) {
             const inst = (r.per_port || []).map((p, i) => `${"ab"[i]}: ${p.subs_est} subscribers, ${p.got} / ${p.subs_est * r.m} delivered, ${p.pubs_ok} POSTs answered`).join("; ");
-            out.push(`- ${name(r.side)}: ${inst || "-"}; subscriber errors ${v(r.sub_errors)}, publish errors ${v(r.publish_errors)}; ` +
+            out.push(`- ${many ? "run " + r.run + ", " : ""}${name(r.side)}: ${inst || "-"}; subscriber errors ${v(r.sub_errors)}, publish errors ${v(r.publish_errors)}; ` +
                 `deliveries after a later-numbered message ${v(r.out_of_order)} (the POSTs to the two instances do not wait for each other, so this is no broker guarantee); ` +
                 `RSS growth ${r.rss_growth_kb} KB (${(r.rss_growth_kb / (r.established || 1)).toFixed(1)} KB per subscriber); load run ${r.wall_s} s; redis commands during it ${r.redis_commands}; redis keys at the end: ${r.redis_keys}; ` +
                 `server log lines other than start, stop and subscribers closed at the end: ${r.notable_lines}` + (r.load_rc ? `; sse_load exited ${r.load_rc}` : ""));
@@ -333,19 +348,23 @@ dirty=$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null | awk '{ print $
         console.log(out.join("\n"));
     ' "$ROWS"
     echo
-    echo "Redis calls by command since each redis-server started (instance start-up, subscribes and publishes; a few INFO and SCAN are this script's):"
+    echo "Redis calls by command since each redis-server started (instance start-up, subscribes and publishes; a few INFO and SCAN are this script's), run 1:"
     for s in sselight nchan; do
-        [ -s "$BASE_OUT/redis-$s-commandstats.txt" ] || continue
-        echo "- $s: $(awk -F'[:,=]' '/^cmdstat_/ { printf "%s%s %s", (n++ ? ", " : ""), substr($1, 9), $3 }' "$BASE_OUT/redis-$s-commandstats.txt")"
+        f=$BASE_OUT/redis-$s-1-commandstats.txt
+        [ -s "$f" ] || continue
+        echo "- $s: $(awk -F'[:,=]' '/^cmdstat_/ { printf "%s%s %s", (n++ ? ", " : ""), substr($1, 9), $3 }' "$f")"
     done
-    for s in sselight nchan; do
-        [ -s "$BASE_OUT/$s-notable.log" ] || continue
-        echo
-        echo "$s log lines other than start, stop and subscribers closed at the end (first 10 of $(grep -c . "$BASE_OUT/$s-notable.log")):"
-        echo
-        echo '```'
-        head -n 10 "$BASE_OUT/$s-notable.log"
-        echo '```'
+    for RUN in $(seq 1 "$RUNS"); do
+        for s in sselight nchan; do
+            f=$BASE_OUT/$s-$RUN-notable.log
+            [ -s "$f" ] || continue
+            echo
+            echo "Run $RUN, $s: log lines other than start, stop and subscribers closed at the end (first 10 of $(grep -c . "$f")):"
+            echo
+            echo '```'
+            head -n 10 "$f"
+            echo '```'
+        done
     done
     echo
     echo "Command: make bench-redis (bench/redis-cell.sh). Raw JSON and logs: test-output/redis-cell/."
