@@ -319,7 +319,7 @@ dirty=$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null | awk '{ print $
     echo "nginx + nchan: two nginx $(nginx -v 2>&1 | cut -d/ -f2) with libnginx-mod-nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null), one worker each (bench/nginx-nchan.conf.in plus nchan_redis_url and nchan_use_redis on), sharing a second fresh redis-server."
     echo "Load: one build/sse_load process (bench/sse_load.c with two --port): subscriber i on instance i mod 2, publish k to instance k mod 2, each message one POST stamped with its send time; latency = receive - send over all first deliveries. Same instance = the subscriber's instance took the POST; other instance = it came through Redis from the other one."
     echo "CPU = user + system seconds during the load run of both instances' processes (web server + responders), of redis-server and of the load client; RSS growth = peak - before, both instances together."
-    echo "Single run on a shared 2-core machine: expect +-30 % between runs."
+    echo "A shared 2-core machine, and the cell itself (servers, Redis and load client) keeps most of both cores busy: latencies vary a lot between runs, nchan's most (REDIS_CELL_RUNS repeats the cell)."
     echo
     node -e '
         const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -367,7 +367,7 @@ dirty=$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null | awk '{ print $
         done
     done
     echo
-    echo "Command: make bench-redis (bench/redis-cell.sh). Raw JSON and logs: test-output/redis-cell/."
+    echo "Command: $([ "$RUNS" = 1 ] || echo "REDIS_CELL_RUNS=$RUNS ")make bench-redis (bench/redis-cell.sh). Raw JSON and logs: test-output/redis-cell/."
 } > "$MD"
 echo "redis-cell: wrote $MD"
 cat "$MD"
