@@ -493,8 +493,12 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
         events_send_missed(s, &r, resume);
     s->last_id = start;
     /* Everything after start that is stored now; what commits later comes
-     * through the fan-out, which skips ids this client already has. */
-    if (broker_read_since(ev->broker, start, r.channels, r.nch,
+     * through the fan-out, which skips ids this client already has. From
+     * the last id (a live-only subscription) there is nothing to read:
+     * what commits after it reaches the fan-out after this subscriber is
+     * in the index. */
+    if (start < last &&
+        broker_read_since(ev->broker, start, r.channels, r.nch,
                           (size_t)-1, events_send_to_sub, s) < 0) {
         fprintf(stderr, "stream: catch-up: %s\n", broker_error(ev->broker));
         fcgi_conn_abort(conn, "broker error");
