@@ -29,6 +29,7 @@
 # Bounded: each load run has its own timeout, every server is stopped by
 # the EXIT trap, and the Makefile wraps it all in timeout 400 s per run.
 source "$(dirname "$0")/../tests/lib/harness.sh"
+source "$(dirname "$0")/lib.sh"
 set -u
 LOAD=$ROOT/build/sse_load
 SUBS=${REDIS_CELL_SUBS:-5000}
@@ -53,27 +54,6 @@ case "$BROKER" in redis|sqlite) ;; *) echo "redis-cell: REDIS_CELL_BROKER is red
 command -v redis-server >/dev/null || { echo "redis-cell: redis-server is not installed" >&2; exit 2; }
 
 # --- process accounting -----------------------------------------------------
-descendants() { # the pid and all below it
-    local p
-    echo "$1"
-    for p in $(pgrep -P "$1"); do descendants "$p"; done
-}
-cpu_ticks() {
-    local p t=0 v
-    for p in "$@"; do
-        v=$(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null)
-        t=$((t + ${v:-0}))
-    done
-    echo "$t"
-}
-rss_kb() {
-    local p t=0 v
-    for p in "$@"; do
-        v=$(awk '/^VmRSS:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
-        t=$((t + ${v:-0}))
-    done
-    echo "$t"
-}
 machine_busy() { # busy ticks of all CPUs: user nice system irq softirq steal
     awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
 }
@@ -85,16 +65,8 @@ redis_start() { # redis_start NAME: sets REDIS_PORT, REDIS_PID, REDIS_LOG
     REDIS_DIR=$(mktemp -d /tmp/sselight-r.XXXXXX)
     REDIS_PORT=$(free_port)
     REDIS_LOG=$BASE_OUT/redis-$1-$RUN.log
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-        --dir "$REDIS_DIR" --daemonize no --protected-mode yes \
-        > "$REDIS_LOG" 2>&1 &
-    REDIS_PID=$!
-    local i
-    for i in $(seq 1 50); do
-        [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
-        alive "$REDIS_PID" || break
-        sleep 0.1
-    done
+    redis_server_start "$REDIS_PORT" "$REDIS_LOG" --appendonly no \
+        --dir "$REDIS_DIR" --daemonize no --protected-mode yes && return 0
     echo "redis-cell: redis-server did not start; see $REDIS_LOG" >&2
     return 1
 }

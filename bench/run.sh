@@ -5,6 +5,7 @@
 # Writes bench/results/DATE.md and DATE.svg; prints progress as it goes.
 # Bounded: every load run has its own timeout; the Makefile wraps it all.
 source "$(dirname "$0")/../tests/lib/harness.sh"
+source "$(dirname "$0")/lib.sh"
 set -u
 LOAD=$ROOT/build/sse_load
 RESULTS=$ROOT/bench/results
@@ -15,32 +16,11 @@ TSV=$OUT_DIR/rows.tsv
 TICK=$(getconf CLK_TCK)
 
 # --- process accounting -----------------------------------------------------
-descendants() { # the pid and all below it
-    local p
-    echo "$1"
-    for p in $(pgrep -P "$1"); do descendants "$p"; done
-}
 pids_named() { # pids_named ROOTPID NAME: the tree's processes whose comm is NAME
     local p
     for p in $(descendants "$1"); do
         [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$2" ] && echo "$p"
     done
-}
-rss_kb() { # summed VmRSS of the given pids
-    local p t=0 v
-    for p in "$@"; do
-        v=$(awk '/^VmRSS:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
-        t=$((t + ${v:-0}))
-    done
-    echo "$t"
-}
-cpu_ticks() {
-    local p t=0 v
-    for p in "$@"; do
-        v=$(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null)
-        t=$((t + ${v:-0}))
-    done
-    echo "$t"
 }
 
 # --- the two servers --------------------------------------------------------

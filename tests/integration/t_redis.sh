@@ -55,17 +55,8 @@ trap cleanup EXIT
 
 # --- redis-server: its own dir, loopback, AOF with fsync on every write
 redis_start() {
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly yes \
-        --appendfsync always --dir "$REDIS_DIR" --unixsocket "$REDIS_DIR/redis.sock" \
-        >>"$OUT_DIR/redis.log" 2>&1 &
-    REDIS_PID=$!
-    local i
-    for i in $(seq 1 100); do
-        [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
-        alive "$REDIS_PID" || break
-        sleep 0.1
-    done
-    return 1
+    redis_server_start "$REDIS_PORT" "$OUT_DIR/redis.log" --appendonly yes \
+        --appendfsync always --dir "$REDIS_DIR" --unixsocket "$REDIS_DIR/redis.sock"
 }
 # redis_stop: SIGTERM (a clean shutdown: the AOF is already fsynced); 1 when
 # it is still alive 5 s later

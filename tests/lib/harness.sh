@@ -235,3 +235,20 @@ CONF
     done
     return 1
 }
+
+# redis_server_start PORT LOG [REDIS-ARGS...]: a redis-server on 127.0.0.1:PORT
+# in the background (its output appended to LOG), with the given extra
+# arguments (--dir, --appendonly ...); sets REDIS_PID. Returns 0 once it
+# answers PING (at most 10 s), 1 when it exits or does not answer.
+redis_server_start() {
+    local port=$1 log=$2 i
+    shift 2
+    redis-server --port "$port" --bind 127.0.0.1 --save '' "$@" >>"$log" 2>&1 &
+    REDIS_PID=$!
+    for i in $(seq 1 100); do
+        [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
+        alive "$REDIS_PID" || break
+        sleep 0.1
+    done
+    return 1
+}
