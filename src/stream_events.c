@@ -101,6 +101,7 @@ struct events_memo {
     const char *names[BROKER_CHANNELS_MAX];
     struct buf sse;                /* those events, formatted */
     uint64_t count;
+    size_t reads;                  /* reads made (for the log) */
 };
 
 static int events_memo_add(const struct broker_event *e, void *arg)
@@ -123,6 +124,7 @@ static int events_memo_get(struct stream_events *ev, struct events_memo *m,
         same = strcmp(m->names[i], names[i]) == 0;
     if (same)
         return 0;
+    m->reads++;
     buf_reset(&m->sse);
     m->from = m->upto = from;
     m->nch = nch;
@@ -147,7 +149,10 @@ static int events_resync(struct stream_events *ev)
 {
     struct events_memo memo = { .sse = BUF_INIT };
     int rc = 0;
-    for (struct events_sub *s = ev->subs; s; s = s->next) {
+    size_t subs = 0;
+    struct timespec t0, t1;
+    (void)clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (struct events_sub *s = ev->subs; s; s = s->next, subs++) {
         const char *names[BROKER_CHANNELS_MAX];
         for (size_t i = 0; i < s->nch; i++)
             names[i] = chan_member_name(&s->members[i]);
@@ -167,6 +172,12 @@ static int events_resync(struct stream_events *ev)
             ev->fanned_upto = s->last_id;
     }
     buf_free(&memo.sse);
+    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == 0 && subs)
+        fprintf(stderr, "stream: caught up %zu subscribers after a gap in the "
+                "live feed: %zu reads, %.1f ms\n", subs, memo.reads,
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     return rc;
 }
 
