@@ -43,8 +43,7 @@ cleanup() {
     local i left="" p
     if [ -n "$NODE_PID" ] && alive "$NODE_PID"; then
         kill -TERM "$NODE_PID" 2>/dev/null
-        for i in $(seq 1 20); do alive "$NODE_PID" || break; sleep 0.1; done
-        kill -KILL "$NODE_PID" 2>/dev/null
+        [ -n "$(wait_gone 2 "$NODE_PID")" ] && kill -KILL "$NODE_PID" 2>/dev/null
     fi
     [ -n "$NODE_PID" ] && wait "$NODE_PID" 2>/dev/null
     if [ -n "$SERVER_PID" ]; then

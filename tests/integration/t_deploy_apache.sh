@@ -144,15 +144,10 @@ start_responders() {
 # start_apache DIR URL: Apache in the foreground of a session of its own;
 # waits until URL answers 200 (10 s).
 start_apache() {
-    local dir=$1 url=$2 i
+    local dir=$1 url=$2
     (exec setsid "$APACHE" -DFOREGROUND -f "$dir/httpd.conf") >>"$SERVER_LOG" 2>&1 &
     APACHE_PID=$!
-    for i in $(seq 1 100); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url")" = 200 ] && return 0
-        alive "$APACHE_PID" || break
-        sleep 0.1
-    done
-    return 1
+    wait_ready "$APACHE_PID" answers_200 "$url"
 }
 
 # session_procs: Apache's processes (its session: parent, children, the

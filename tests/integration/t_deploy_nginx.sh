@@ -142,11 +142,7 @@ EOF
     fi
     setsid "$NGINX" -p "$D/" -e "$D/logs/error.log" -c "$D/nginx.conf" >> "$D/logs/nginx.out" 2>&1 &
     NGINX_PID=$!
-    for i in $(seq 1 100); do
-        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" && return 0
-        alive "$NGINX_PID" || break
-        sleep 0.1
-    done
+    wait_ready "$NGINX_PID" answers "http://127.0.0.1:$PORT/" && return 0
     echo "# nginx did not answer within 10 s" >&2
     return 1
 }

@@ -36,9 +36,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "X-Pad: $(head -c 
 expect_eq "request headers over 8 KiB are 431" 431 "$code"
 
 # --- heartbeats at the configured interval
-curl -sN --max-time 2.2 "$BASE_URL/events/quiet" | while IFS= read -r line; do
-    printf '%s %s\n' "$EPOCHREALTIME" "$line"
-done > "$OUT_DIR/beats.txt"
+curl -sN --max-time 2.2 "$BASE_URL/events/quiet" | stamp_lines > "$OUT_DIR/beats.txt"
 beats=$(grep -c ': heartbeat' "$OUT_DIR/beats.txt")
 check "heartbeats arrive every 0.5 s on a quiet stream ($beats in 2.2 s)" test "$beats" -ge 3 -a "$beats" -le 5
 gaps=$(grep ': heartbeat' "$OUT_DIR/beats.txt" | awk 'NR>1 { g = $1 - p; if (g < 0.3 || g > 1.0) bad = bad " " g } { p = $1 } END { print bad == "" ? "ok" : bad }')

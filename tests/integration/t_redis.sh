@@ -395,9 +395,8 @@ if [ -n "$SPAWN_FCGI" ]; then
         rm -f "$w/sock"
         SSELIGHT_BROKER=$1 SSELIGHT_DATA_DIR=$w/data "$SPAWN_FCGI" -n -s "$w/sock" -- \
             "${SSELIGHT_CGI_DIR:-$ROOT/cgi-bin}/stream.fcgi" >/dev/null 2>"$w/err" &
-        local p=$! i
-        for i in $(seq 1 20); do alive "$p" || break; sleep 0.1; done
-        if alive "$p"; then
+        local p=$!
+        if [ -n "$(wait_gone 2 "$p")" ]; then
             echo running
             kill -TERM "$p"
             [ -n "$(wait_gone 3 "$p")" ] && kill -KILL "$p"

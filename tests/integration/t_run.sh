@@ -11,10 +11,7 @@ log=$OUT_DIR/run.log
 (cd "$ROOT" && PORT=$port exec setsid tools/run.sh) > "$log" 2>&1 &
 run_pid=$!
 up=no
-for i in $(seq 1 100); do
-    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" && { up=yes; break; }
-    sleep 0.1
-done
+wait_ready "$run_pid" answers "http://127.0.0.1:$port/" && up=yes
 expect_eq "run.sh serves on PORT=$port" yes "$up"
 check "run.sh prints the URL" contains "$log" "http://127.0.0.1:$port/"
 lighttpd_pid=$(pgrep -P "$run_pid" -f "lighttpd -D -f lighttpd.conf" || true)

@@ -27,9 +27,7 @@ check "no Content-Length on a stream" bash -c "! grep -qi '^Content-Length' '$OU
 # --- one full stream: exact bytes, a clean end, and when each event came.
 # Each line gets a timestamp as it arrives; curl -N does not buffer.
 start=$EPOCHREALTIME
-curl -sN --max-time 20 -D "$OUT_DIR/get.h" -o >(
-    while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$OUT_DIR/timed.txt"
-) -w '%{http_code}' "$BASE_URL/sse-stream" > "$OUT_DIR/get.code"
+curl -sN --max-time 20 -D "$OUT_DIR/get.h" -o >(stamp_lines > "$OUT_DIR/timed.txt") -w '%{http_code}' "$BASE_URL/sse-stream" > "$OUT_DIR/get.code"
 curl_rc=$?
 sleep 0.2 # let the timestamping reader finish
 expect_eq "GET /sse-stream is 200" 200 "$(cat "$OUT_DIR/get.code")"

@@ -96,9 +96,7 @@ deploy_check_example1() {
     # server that buffers the response shows up in the gaps.
     rm -f "$d/ex1.timed"
     start=$EPOCHREALTIME
-    curl -sN --max-time 20 -D "$d/ex1.head" -o >(
-        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$d/ex1.timed"
-    ) -w '%{http_code}' "$BASE_URL/sse-stream" > "$d/ex1.code"
+    curl -sN --max-time 20 -D "$d/ex1.head" -o >(stamp_lines > "$d/ex1.timed") -w '%{http_code}' "$BASE_URL/sse-stream" > "$d/ex1.code"
     curl_rc=$?
     sleep 0.2 # let the stamping reader finish
     _deploy_eq "GET /sse-stream is 200" 200 "$(cat "$d/ex1.code")"
@@ -217,9 +215,8 @@ deploy_check_heartbeat() {
     ch="deploy-hb-$$-$RANDOM"
     hold=$(awk -v i="$idle" 'BEGIN { printf "%.1f", 2 * i + 0.5 }')
     rm -f "$d/hb.timed"
-    curl -sN --max-time $((2 * idle + 15)) -o >(
-        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$d/hb.timed"
-    ) "$BASE_URL/events/$ch" &
+    curl -sN --max-time $((2 * idle + 15)) -o >(stamp_lines > "$d/hb.timed") \
+        "$BASE_URL/events/$ch" &
     pid=$!
     sleep "$hold"
     if alive "$pid"; then

@@ -41,6 +41,33 @@ alive() {
     return 0
 }
 
+# wait_ready PID PROBE...: runs the command PROBE... every 0.1 s until it
+# succeeds (0), or until process PID has exited or 10 s have passed (1).
+wait_ready() {
+    local pid=$1 i
+    shift
+    for i in $(seq 1 100); do
+        "$@" && return 0
+        alive "$pid" || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# Probes for wait_ready. answers URL: any HTTP answer. answers_200 URL: a
+# 200. redis_pong PORT: redis-server on 127.0.0.1:PORT answers PING.
+answers() { curl -s -o /dev/null --max-time 1 "$1"; }
+answers_200() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1")" = 200 ]; }
+redis_pong() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
+
+# stamp_lines: copies stdin to stdout, each line prefixed with the time it
+# arrived ($EPOCHREALTIME and a space). Behind curl -N, which does not
+# buffer, a server that buffers a stream shows in the gaps.
+stamp_lines() {
+    local line
+    while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
+}
+
 # wait_gone SECONDS PID...: waits until none of the processes is alive, at
 # most SECONDS (tenths allowed); prints the ones still alive then.
 wait_gone() {
@@ -71,18 +98,13 @@ server_start() {
         exec setsid "$(command -v lighttpd || echo /usr/sbin/lighttpd)" -D -f lighttpd.conf) \
         >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
-    local i
-    for i in $(seq 1 100); do
-        if curl -s -o /dev/null --max-time 1 "$BASE_URL/"; then
-            if [ -n "${SSELIGHT_CGI_DIR:-}" ] && ! server_uses_cgi_dir "$SSELIGHT_CGI_DIR"; then
-                echo "# responders do not run from SSELIGHT_CGI_DIR=$SSELIGHT_CGI_DIR" >&2
-                return 1
-            fi
-            return 0
+    if wait_ready "$SERVER_PID" answers "$BASE_URL/"; then
+        if [ -n "${SSELIGHT_CGI_DIR:-}" ] && ! server_uses_cgi_dir "$SSELIGHT_CGI_DIR"; then
+            echo "# responders do not run from SSELIGHT_CGI_DIR=$SSELIGHT_CGI_DIR" >&2
+            return 1
         fi
-        alive "$SERVER_PID" || break
-        sleep 0.1
-    done
+        return 0
+    fi
     echo "# lighttpd did not answer within 10 s; its log:" >&2
     sed 's/^/#   /' "$SERVER_LOG" >&2
     return 1
@@ -228,12 +250,7 @@ CONF
     lighttpd -tt -f "$SERVER_TMP/host.conf" >>"$SERVER_LOG" 2>&1 || return 1
     (cd "$SERVER_TMP" && exec setsid lighttpd -D -f "$SERVER_TMP/host.conf") >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
-    for i in $(seq 1 100); do
-        curl -s -o /dev/null --max-time 1 "$BASE_URL/" && return 0
-        alive "$SERVER_PID" || break
-        sleep 0.1
-    done
-    return 1
+    wait_ready "$SERVER_PID" answers "$BASE_URL/"
 }
 
 # redis_server_start PORT LOG [REDIS-ARGS...]: a redis-server on 127.0.0.1:PORT
@@ -241,14 +258,9 @@ CONF
 # arguments (--dir, --appendonly ...); sets REDIS_PID. Returns 0 once it
 # answers PING (at most 10 s), 1 when it exits or does not answer.
 redis_server_start() {
-    local port=$1 log=$2 i
+    local port=$1 log=$2
     shift 2
     redis-server --port "$port" --bind 127.0.0.1 --save '' "$@" >>"$log" 2>&1 &
     REDIS_PID=$!
-    for i in $(seq 1 100); do
-        [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-        alive "$REDIS_PID" || break
-        sleep 0.1
-    done
-    return 1
+    wait_ready "$REDIS_PID" redis_pong "$port"
 }
