@@ -37,7 +37,7 @@ function check(desc, cond, why = '') {
   return !!cond;
 }
 
-const { BASE, ORIGIN, OUT } = testEnv();
+const { ORIGIN, OUT, url } = testEnv();
 const SHOT = path.join(OUT, 'example1.png');
 
 let browser = null;
@@ -129,7 +129,7 @@ async function main() {
     // (a) page loads
     let resp = null;
     try {
-      resp = await page.goto(new URL('./', BASE).href, { waitUntil: 'load', timeout: budget(10_000) });
+      resp = await page.goto(url('./'), { waitUntil: 'load', timeout: budget(10_000) });
     } catch (e) {
       check('GET / returns 200', false, oneLine(e));
       return;

@@ -31,8 +31,7 @@ const { remaining, budget, sleep } = timeBudget(HARD_TIMEOUT_MS, 2_000);
 
 const { section, finish } = checkReport();
 
-const { BASE, ORIGIN, OUT } = testEnv();
-const url = (p) => new URL(p, BASE).href;
+const { ORIGIN, OUT, url } = testEnv();
 
 let browser = null;
 

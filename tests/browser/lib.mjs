@@ -18,8 +18,9 @@ const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-// BASE_URL (required) and TEST_OUT (created). Without BASE_URL, prints a
-// failing check and a summary line and exits 1.
+// BASE_URL (required) and TEST_OUT (created), and url(p): the absolute URL
+// of page p below BASE. Without BASE_URL, prints a failing check and a
+// summary line and exits 1.
 export function testEnv() {
   const raw = process.env.BASE_URL;
   if (!raw) {
@@ -33,7 +34,7 @@ export function testEnv() {
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   const out = process.env.TEST_OUT || path.join(os.tmpdir(), 'sselight-test-out');
   fs.mkdirSync(out, { recursive: true });
-  return { BASE: base, ORIGIN: base.origin, OUT: out };
+  return { BASE: base, ORIGIN: base.origin, OUT: out, url: (p) => new URL(p, base).href };
 }
 
 // Debian's chromium (CHROMIUM overrides the path), headless.
