@@ -589,11 +589,10 @@ static void events_store(struct stream_events *ev, struct fcgi_conn *conn,
     if (rc < 0) {
         fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",
                 n, channel, broker_error(ev->broker));
-        events_reply_error(conn, method, 503,
-                           strcmp(broker_kind(ev->broker), "redis") == 0
-                               ? "not stored: the broker (redis) is not "
-                                 "available; try again"
-                               : "not stored: the broker failed; try again");
+        char why[80];
+        snprintf(why, sizeof why, "not stored: the broker (%s) failed; "
+                 "try again", broker_kind(ev->broker));
+        events_reply_error(conn, method, 503, why);
         return;
     }
     if (rc == 0)
@@ -757,15 +756,14 @@ struct stream_events *stream_events_new(struct loop *loop,
         free(ev);
         return NULL;
     }
-    /* Fan out from the store's last id. A Redis that is not up yet is not
-     * fatal: its live feed starts with a gap, and the resync reads from
-     * each subscriber's own id. */
-    if (broker_last_id(ev->broker, &ev->fanned_upto) != 0 &&
-        strcmp(broker_kind(ev->broker), "redis") != 0) {
-        snprintf(err, errlen, "broker: %s", broker_error(ev->broker));
-        broker_close(ev->broker);
-        free(ev);
-        return NULL;
+    /* Fan out from the store's last id. A store that cannot answer yet (a
+     * Redis that is down) is not fatal: the fan-out then starts from 0,
+     * and subscribers, which all come later, skip what they have not
+     * asked for. */
+    if (broker_last_id(ev->broker, &ev->fanned_upto) != 0) {
+        fprintf(stderr, "stream: %s; fanning out from id 0\n",
+                broker_error(ev->broker));
+        ev->fanned_upto = 0;
     }
     if (broker_watch(ev->broker, loop, events_on_wake, ev) != 0) {
         snprintf(err, errlen, "cannot watch the broker: %s",
