@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "broker_impl.h"
 #include "buf.h"
@@ -33,6 +34,13 @@ void broker_close(struct broker *b)
 const char *broker_error(const struct broker *b)
 {
     return b->error;
+}
+
+long long broker_wall_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int broker_fail_text(struct broker *b, const char *fmt, ...)

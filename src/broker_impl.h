@@ -32,6 +32,9 @@ struct broker {
     char error[256];
 };
 
+/* Wall-clock time in ms: an event's created_ms. */
+long long broker_wall_ms(void);
+
 /* Records a formatted error in b->error; returns -1. */
 int broker_fail_text(struct broker *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

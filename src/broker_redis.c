@@ -137,13 +137,6 @@ static uint64_t redis_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static long long redis_wall_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void redis_key(char *out, const char *kind, const char *channel)
 {
     snprintf(out, REDIS_KEY_MAX, "sselight:%s:%s", kind, channel);
@@ -162,13 +155,6 @@ static void redis_cmd_drop(struct broker_redis *r, const char *what)
     r->cmd = NULL;
     r->cmd_backoff_ms = redis_live_next_backoff(r->cmd_backoff_ms);
     r->cmd_retry_at_ms = redis_now_ms() + r->cmd_backoff_ms;
-}
-
-/* Runs one command on c; NULL when the connection failed. */
-static redisReply *redis_run(redisContext *c, int argc, const char **argv,
-                             const size_t *lens)
-{
-    return redisCommandArgv(c, argc, argv, lens);
 }
 
 /* AUTH and SELECT on a new connection. 0; -1 with err set when the server
@@ -196,7 +182,7 @@ static int redis_login(struct broker_redis *r, redisContext *c, char *err,
             argv[1] = db;
             argc = 2;
         }
-        redisReply *rep = redis_run(c, argc, argv, NULL);
+        redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
         if (!rep)
             return -2;
         int bad = rep->type == REDIS_REPLY_ERROR;
@@ -378,7 +364,7 @@ static int broker_redis_publish_many(struct broker *base, const char *channel,
     redis_key(kz, "keys", channel);
     redis_key(kh, "keyn", channel);
     snprintf(maxlen, sizeof maxlen, "%u", r->history);
-    snprintf(now, sizeof now, "%lld", redis_wall_ms());
+    snprintf(now, sizeof now, "%lld", broker_wall_ms());
     const char *fixed[] = { kstream, kz, kh, "sselight:last-id",
                             "sselight:pruned", channel,
                             maxlen, key ? key : "", r->live_channel, now };

@@ -135,13 +135,6 @@ static void broker_sqlite_close(struct broker *base)
     free(b);
 }
 
-static long long broker_now_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Prepares sql; on failure records the error and returns NULL. */
 static sqlite3_stmt *broker_prepare(struct broker_sqlite *b, const char *sql)
 {
@@ -289,7 +282,7 @@ static int broker_sqlite_publish_many(struct broker *base,
         "VALUES (?1, ?2, ?3, ?4)");
     if (!st)
         goto rollback;
-    long long now = broker_now_ms();
+    long long now = broker_wall_ms();
     for (size_t i = 0; i < n; i++) {
         if (sqlite3_reset(st) != SQLITE_OK ||
             sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC) != SQLITE_OK ||
