@@ -27,7 +27,8 @@ enum fcgi_conn_state {
 };
 
 struct fcgi_conn {
-    struct loop_io io;        /* first member: the loop hands us &io */
+    struct stream_conn base;  /* what the application sees */
+    struct loop_io io;        /* the loop hands us &io */
     struct loop_timer reaper; /* zero-delay timer: deferred close */
     struct fcgi_listener *listener;
     struct fcgi_reader reader;
@@ -35,7 +36,6 @@ struct fcgi_conn {
     enum fcgi_conn_state state;
     const char *close_why;
     uint64_t stalled_since_ms; /* output waiting and none taken since; 0: not */
-    void *data;               /* the app's, per request */
     struct fcgi_conn *prev, *next;
 };
 
@@ -44,7 +44,7 @@ struct fcgi_listener {
     struct loop_timer resume; /* re-enables accept after EMFILE */
     struct loop_timer sweep;  /* closes connections past the write timeout */
     struct loop *loop;
-    struct fcgi_app app;
+    struct stream_handler app;
     struct fcgi_limits limits;
     struct fcgi_conn *conns;  /* every connection not yet freed */
     size_t nconns;
@@ -85,7 +85,7 @@ static void fcgi_conn_reap(struct loop *loop, struct loop_timer *t)
     (void)loop;
     struct fcgi_conn *conn = container_of(t, struct fcgi_conn, reaper);
     struct fcgi_listener *l = conn->listener;
-    l->app.closed(conn, conn->close_why);
+    l->app.closed(&conn->base, conn->close_why);
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -145,8 +145,11 @@ static int fcgi_conn_check_cap(struct fcgi_conn *conn)
     return -1;
 }
 
-int fcgi_conn_write(struct fcgi_conn *conn, const void *data, size_t len)
+#define fcgi_conn_of(c) container_of(c, struct fcgi_conn, base)
+
+static int fcgi_conn_write(struct stream_conn *c, const void *data, size_t len)
 {
+    struct fcgi_conn *conn = fcgi_conn_of(c);
     if (conn->state != FCGI_CONN_ACTIVE)
         return -1;
     fcgi_append_stream(&conn->out, FCGI_STDOUT, conn->reader.request_id,
@@ -167,8 +170,11 @@ static void fcgi_conn_append_end(struct fcgi_conn *conn)
     conn->state = FCGI_CONN_ENDING;
 }
 
-int fcgi_conn_end(struct fcgi_conn *conn)
+/* Empty STDOUT and END_REQUEST(app_status 0); the connection closes once
+ * they are written (lighttpd never keeps a FastCGI connection). */
+static int fcgi_conn_end(struct stream_conn *c)
 {
+    struct fcgi_conn *conn = fcgi_conn_of(c);
     if (conn->state != FCGI_CONN_ACTIVE)
         return -1;
     fcgi_conn_append_end(conn);
@@ -176,40 +182,36 @@ int fcgi_conn_end(struct fcgi_conn *conn)
     return conn->state == FCGI_CONN_DEAD ? -1 : 0;
 }
 
-int fcgi_conn_reply(struct fcgi_conn *conn, const struct buf *response)
+static void fcgi_conn_abort(struct stream_conn *c, const char *why)
 {
-    if (fcgi_conn_write(conn, buf_head(response), buf_pending(response)) != 0)
-        return -1;
-    return fcgi_conn_end(conn);
+    fcgi_conn_kill(fcgi_conn_of(c), why);
 }
 
-void fcgi_conn_abort(struct fcgi_conn *conn, const char *why)
+static const char *fcgi_conn_param(const struct stream_conn *c,
+                                   const char *name)
 {
-    fcgi_conn_kill(conn, why);
-}
-
-const char *fcgi_conn_param(const struct fcgi_conn *conn, const char *name)
-{
+    const struct fcgi_conn *conn = container_of(c, const struct fcgi_conn,
+                                                base);
     return fcgi_reader_param(&conn->reader, name);
 }
 
-const char *fcgi_conn_body(const struct fcgi_conn *conn, size_t *len,
-                           int *too_large)
+static const char *fcgi_conn_body(const struct stream_conn *c, size_t *len,
+                                  int *too_large)
 {
+    const struct fcgi_conn *conn = container_of(c, const struct fcgi_conn,
+                                                base);
     *len = buf_pending(&conn->reader.body);
     *too_large = conn->reader.body_too_large;
     return buf_head(&conn->reader.body);
 }
 
-void fcgi_conn_set_data(struct fcgi_conn *conn, void *data)
-{
-    conn->data = data;
-}
-
-void *fcgi_conn_data(const struct fcgi_conn *conn)
-{
-    return conn->data;
-}
+static const struct stream_conn_ops fcgi_conn_ops = {
+    .param = fcgi_conn_param,
+    .body = fcgi_conn_body,
+    .write = fcgi_conn_write,
+    .end = fcgi_conn_end,
+    .abort = fcgi_conn_abort,
+};
 
 /* Parses what arrived and hands complete requests to the app. */
 static void fcgi_conn_process(struct fcgi_conn *conn)
@@ -223,7 +225,7 @@ static void fcgi_conn_process(struct fcgi_conn *conn)
             return;
         case FCGI_READER_READY:
             conn->state = FCGI_CONN_ACTIVE;
-            l->app.request(conn, l->app.app_data);
+            l->app.request(&conn->base, l->app.app_data);
             if (conn->state != FCGI_CONN_ACTIVE)
                 return;
             fcgi_reader_release(&conn->reader);
@@ -303,6 +305,7 @@ static void fcgi_listener_on_accept(struct loop *loop, struct loop_io *io,
             return;
         }
         struct fcgi_conn *conn = mem_calloc(1, sizeof *conn);
+        conn->base.ops = &fcgi_conn_ops;
         conn->listener = l;
         conn->state = FCGI_CONN_READING;
         fcgi_reader_init(&conn->reader, l->limits.body_max);
@@ -351,7 +354,7 @@ static void fcgi_listener_on_resume(struct loop *loop, struct loop_timer *t)
 }
 
 struct fcgi_listener *fcgi_listener_start(struct loop *loop, int listen_fd,
-                                          const struct fcgi_app *app,
+                                          const struct stream_handler *app,
                                           const struct fcgi_limits *limits)
 {
     int flags = fcntl(listen_fd, F_GETFL);

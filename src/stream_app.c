@@ -31,7 +31,7 @@ struct demo_stream {
     struct stream_slot slot;  /* first member: see stream_slot.h */
     struct loop_timer timer;
     struct stream_app *app;
-    struct fcgi_conn *conn;
+    struct stream_conn *conn;
     enum demo_kind kind;
     unsigned step;            /* next step of demo_step to send */
     int ended;                /* the server ended the response itself */
@@ -42,7 +42,7 @@ static void stream_app_demo_step(struct loop *loop, struct loop_timer *t)
     struct demo_stream *s = container_of(t, struct demo_stream, timer);
     struct buf ev = BUF_INIT;
     long delay = demo_step(s->kind, s->step++, (long long)time(NULL), &ev);
-    int rc = fcgi_conn_write(s->conn, buf_head(&ev), buf_pending(&ev));
+    int rc = stream_conn_write(s->conn, buf_head(&ev), buf_pending(&ev));
     buf_free(&ev);
     if (rc != 0)
         return; /* closing: the closed callback frees s */
@@ -54,7 +54,7 @@ static void stream_app_demo_step(struct loop *loop, struct loop_timer *t)
      * Example 1 the browser reconnects and the stream starts over. */
     s->app->stats.streams_done++;
     s->ended = 1;
-    (void)fcgi_conn_end(s->conn);
+    (void)stream_conn_end(s->conn);
 }
 
 static void stream_app_demo_closed(struct stream_slot *slot, const char *why)
@@ -73,18 +73,18 @@ static void stream_app_demo_closed(struct stream_slot *slot, const char *why)
 }
 
 static void stream_app_start_demo(struct stream_app *app,
-                                  struct fcgi_conn *conn,
+                                  struct stream_conn *conn,
                                   enum http_method method,
                                   enum demo_kind kind)
 {
     struct buf head = BUF_INIT;
     http_append_sse_head(&head);
-    int rc = fcgi_conn_write(conn, buf_head(&head), buf_pending(&head));
+    int rc = stream_conn_write(conn, buf_head(&head), buf_pending(&head));
     buf_free(&head);
     if (rc != 0)
         return;
     if (method == HTTP_HEAD) {
-        (void)fcgi_conn_end(conn);
+        (void)stream_conn_end(conn);
         return;
     }
     struct demo_stream *s = mem_calloc(1, sizeof *s);
@@ -93,7 +93,7 @@ static void stream_app_start_demo(struct stream_app *app,
     s->conn = conn;
     s->kind = kind;
     loop_timer_init(&s->timer, stream_app_demo_step);
-    fcgi_conn_set_data(conn, s);
+    stream_conn_set_data(conn, s);
     app->stats.streams_opened++;
     app->stats.streams_open++;
     /* Step 0 goes out with the head, as the seed's generator yields before
@@ -117,7 +117,7 @@ static long long stream_app_rss(void)
 /* GET /stats: this process's counters as JSON (one process of possibly
  * several: "pid" says which). */
 static void stream_app_reply_stats(struct stream_app *app,
-                                   struct fcgi_conn *conn,
+                                   struct stream_conn *conn,
                                    enum http_method method)
 {
     struct buf out = BUF_INIT;
@@ -153,16 +153,16 @@ static void stream_app_reply_stats(struct stream_app *app,
             (unsigned long long)ev.refused_cap, ls.closed_slow, ls.closed_cap,
             ls.accepted);
     }
-    (void)fcgi_conn_reply(conn, &out);
+    (void)stream_conn_reply(conn, &out);
     buf_free(&out);
 }
 
-static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
+static void stream_app_on_request(struct stream_conn *conn, void *app_data)
 {
     struct stream_app *app = app_data;
     enum http_method method =
-        http_method_parse(fcgi_conn_param(conn, "REQUEST_METHOD"));
-    const char *uri = fcgi_conn_param(conn, "REQUEST_URI");
+        http_method_parse(stream_conn_param(conn, "REQUEST_METHOD"));
+    const char *uri = stream_conn_param(conn, "REQUEST_URI");
     char path[HTTP_PATH_MAX];
 
     if (uri && strlen(uri) >= HTTP_PATH_MAX) {
@@ -202,9 +202,9 @@ static void stream_app_on_request(struct fcgi_conn *conn, void *app_data)
     stream_app_start_demo(app, conn, method, (enum demo_kind)demo);
 }
 
-static void stream_app_on_closed(struct fcgi_conn *conn, const char *why)
+static void stream_app_on_closed(struct stream_conn *conn, const char *why)
 {
-    struct stream_slot *slot = fcgi_conn_data(conn);
+    struct stream_slot *slot = stream_conn_data(conn);
     if (slot)
         slot->closed(slot, why);
 }
@@ -237,9 +237,9 @@ int stream_app_set_prefix(struct stream_app *app, const char *prefix)
     return 0;
 }
 
-struct fcgi_app stream_app_callbacks(struct stream_app *app)
+struct stream_handler stream_app_callbacks(struct stream_app *app)
 {
-    struct fcgi_app cb = {
+    struct stream_handler cb = {
         .request = stream_app_on_request,
         .closed = stream_app_on_closed,
         .app_data = app,

@@ -34,7 +34,7 @@ void stream_app_free(struct stream_app *app);
 int stream_app_set_prefix(struct stream_app *app, const char *prefix);
 
 /* The fcgi_app (callbacks + app_data) that routes requests into app. */
-struct fcgi_app stream_app_callbacks(struct stream_app *app);
+struct stream_handler stream_app_callbacks(struct stream_app *app);
 
 /* Lets GET /stats report the listener's connection counters. */
 void stream_app_set_listener(struct stream_app *app,

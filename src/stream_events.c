@@ -27,7 +27,7 @@
 struct events_sub {
     struct stream_slot slot;       /* first member: see stream_slot.h */
     struct stream_events *ev;
-    struct fcgi_conn *conn;
+    struct stream_conn *conn;
     struct chan_member *members;   /* nch, one per channel, in ev->index */
     size_t nch;
     long long last_id;             /* highest id written to this client */
@@ -83,7 +83,7 @@ static int events_fanout_one(const struct broker_event *e, void *arg)
         if (buf_pending(&out) == 0)
             events_append_sse(&out, e);
         s->last_id = e->id;
-        if (fcgi_conn_write(s->conn, buf_head(&out), buf_pending(&out)) == 0)
+        if (stream_conn_write(s->conn, buf_head(&out), buf_pending(&out)) == 0)
             ev->stats.delivered++;
     }
     ev->fanned_upto = e->id;
@@ -163,7 +163,7 @@ static int events_resync(struct stream_events *ev)
             rc = -1;
             break;
         }
-        if (memo.count && fcgi_conn_write(s->conn, buf_head(&memo.sse),
+        if (memo.count && stream_conn_write(s->conn, buf_head(&memo.sse),
                                           buf_pending(&memo.sse)) == 0)
             ev->stats.delivered += memo.count;
         if (memo.upto > s->last_id)
@@ -218,7 +218,7 @@ static void events_on_heartbeat(struct loop *loop, struct loop_timer *t)
     struct stream_events *ev = container_of(t, struct stream_events, heartbeat);
     static const char beat[] = ": heartbeat\n\n";
     for (struct events_sub *s = ev->subs; s; s = s->next)
-        if (fcgi_conn_write(s->conn, beat, sizeof beat - 1) == 0)
+        if (stream_conn_write(s->conn, beat, sizeof beat - 1) == 0)
             ev->stats.heartbeats++;
     loop_timer_start(loop, t, ev->heartbeat_ms);
 }
@@ -244,7 +244,7 @@ static void events_sub_closed(struct stream_slot *slot, const char *why)
 }
 
 /* Errors of the channels API: 405 lists all three methods. */
-static void events_reply_error(struct fcgi_conn *conn, enum http_method method,
+static void events_reply_error(struct stream_conn *conn, enum http_method method,
                                int status, const char *text)
 {
     stream_reply_error(conn, method, status, "GET, HEAD, POST", text);
@@ -365,7 +365,7 @@ static int events_send_to_sub(const struct broker_event *e, void *arg)
     struct buf out = BUF_INIT;
     events_append_sse(&out, e);
     s->last_id = e->id;
-    int rc = fcgi_conn_write(s->conn, buf_head(&out), buf_pending(&out));
+    int rc = stream_conn_write(s->conn, buf_head(&out), buf_pending(&out));
     buf_free(&out);
     if (rc == 0)
         s->ev->stats.delivered++;
@@ -390,12 +390,12 @@ static void events_send_missed(struct events_sub *s,
                  "\"missed_through\":%lld}", r->channels[i], resume, pruned);
         (void)sse_append_event(&out, EVENTS_MISSED_EVENT, NULL, data,
                                strlen(data));
-        (void)fcgi_conn_write(s->conn, buf_head(&out), buf_pending(&out));
+        (void)stream_conn_write(s->conn, buf_head(&out), buf_pending(&out));
         buf_free(&out);
     }
 }
 
-static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
+static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
                              enum http_method method, const char *path,
                              const char *query)
 {
@@ -410,7 +410,7 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
         events_reply_error(conn, method, 400, why);
         return;
     }
-    const char *hdr = fcgi_conn_param(conn, "HTTP_LAST_EVENT_ID");
+    const char *hdr = stream_conn_param(conn, "HTTP_LAST_EVENT_ID");
     int have = hdr != NULL;
     if (!have) {
         have = query_get(query, "lastEventId", value, sizeof value);
@@ -473,12 +473,12 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
     struct buf head = BUF_INIT;
     http_append_sse_head(&head);
     if (method == HTTP_HEAD) {
-        (void)fcgi_conn_reply(conn, &head);
+        (void)stream_conn_reply(conn, &head);
         buf_free(&head);
         return;
     }
     sse_append_retry(&head, EVENTS_RETRY_MS);
-    int rc = fcgi_conn_write(conn, buf_head(&head), buf_pending(&head));
+    int rc = stream_conn_write(conn, buf_head(&head), buf_pending(&head));
     buf_free(&head);
     if (rc != 0)
         return;
@@ -493,7 +493,7 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
         s->members[i].sub = s;
         chan_index_add(ev->index, r.channels[i], &s->members[i]);
     }
-    fcgi_conn_set_data(conn, &s->slot);
+    stream_conn_set_data(conn, &s->slot);
     s->next = ev->subs;
     if (ev->subs)
         ev->subs->prev = s;
@@ -512,23 +512,23 @@ static void events_subscribe(struct stream_events *ev, struct fcgi_conn *conn,
         broker_read_since(ev->broker, start, r.channels, r.nch,
                           (size_t)-1, events_send_to_sub, s) < 0) {
         fprintf(stderr, "stream: catch-up: %s\n", broker_error(ev->broker));
-        fcgi_conn_abort(conn, "broker error");
+        stream_conn_abort(conn, "broker error");
     }
 }
 
 /* 0 when the request may publish; otherwise answers it and returns -1. */
-static int events_authorise(struct stream_events *ev, struct fcgi_conn *conn,
+static int events_authorise(struct stream_events *ev, struct stream_conn *conn,
                             enum http_method method)
 {
     if (ev->token[0] == '\0') {
-        if (auth_addr_is_loopback(fcgi_conn_param(conn, "REMOTE_ADDR")))
+        if (auth_addr_is_loopback(stream_conn_param(conn, "REMOTE_ADDR")))
             return 0;
         events_reply_error(conn, method, 403, "forbidden: without "
                            "SSELIGHT_PUBLISH_TOKEN, publishing is allowed "
                            "only from this machine (loopback)");
         return -1;
     }
-    const char *auth = fcgi_conn_param(conn, "HTTP_AUTHORIZATION");
+    const char *auth = stream_conn_param(conn, "HTTP_AUTHORIZATION");
     if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
         events_reply_error(conn, method, 401, "unauthorized: send "
                            "Authorization: Bearer <token>");
@@ -577,7 +577,7 @@ static int events_batch_add(const char *name, const char *data, size_t len,
  * any) and answers: 200 with the ids, one per line (X-Event-Id: the first;
  * Idempotent-Replayed: true when the key had been used and nothing new was
  * stored), or 503 when the broker failed. */
-static void events_store(struct stream_events *ev, struct fcgi_conn *conn,
+static void events_store(struct stream_events *ev, struct stream_conn *conn,
                          enum http_method method, const char *channel,
                          const struct broker_new_event *evs, size_t n,
                          const char *key)
@@ -608,7 +608,7 @@ static void events_store(struct stream_events *ev, struct fcgi_conn *conn,
     http_end_head(&out);
     for (size_t i = 0; i < stored; i++)
         buf_appendf(&out, "%lld\n", first + (long long)i);
-    (void)fcgi_conn_reply(conn, &out);
+    (void)stream_conn_reply(conn, &out);
     buf_free(&out);
     if (rc == 0)
         events_catch_up(ev);
@@ -617,7 +617,7 @@ static void events_store(struct stream_events *ev, struct fcgi_conn *conn,
 /* POST with Content-Type: text/event-stream: every event in the body is
  * published, in order, in one transaction. */
 static void events_publish_batch(struct stream_events *ev,
-                                 struct fcgi_conn *conn,
+                                 struct stream_conn *conn,
                                  enum http_method method, const char *channel,
                                  const char *body, size_t len, const char *key)
 {
@@ -641,7 +641,7 @@ done:
     free(b);
 }
 
-static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
+static void events_publish(struct stream_events *ev, struct stream_conn *conn,
                            enum http_method method, const char *path,
                            const char *query)
 {
@@ -674,7 +674,7 @@ static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
         return;
     }
     /* Same characters as an event name: nothing to escape in logs. */
-    const char *key = fcgi_conn_param(conn, "HTTP_IDEMPOTENCY_KEY");
+    const char *key = stream_conn_param(conn, "HTTP_IDEMPOTENCY_KEY");
     if (key && !query_event_valid(key)) {
         events_reply_error(conn, method, 400, "bad Idempotency-Key: use "
                            "1-64 of A-Z a-z 0-9 _ - . :");
@@ -682,7 +682,7 @@ static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
     }
     size_t len;
     int too_large;
-    const char *body = fcgi_conn_body(conn, &len, &too_large);
+    const char *body = stream_conn_body(conn, &len, &too_large);
     if (too_large) {
         events_reply_error(conn, method, 413,
                            "body too large: at most 65536 bytes");
@@ -693,7 +693,7 @@ static void events_publish(struct stream_events *ev, struct fcgi_conn *conn,
                            "body must be UTF-8 text without NUL bytes");
         return;
     }
-    const char *type = fcgi_conn_param(conn, "CONTENT_TYPE");
+    const char *type = stream_conn_param(conn, "CONTENT_TYPE");
     if (type && strncmp(type, "text/event-stream", 17) == 0) {
         events_publish_batch(ev, conn, method, channel, body, len, key);
         return;
@@ -707,7 +707,7 @@ int stream_events_match(const char *path)
     return strcmp(path, "/events") == 0 || strncmp(path, "/events/", 8) == 0;
 }
 
-void stream_events_handle(struct stream_events *ev, struct fcgi_conn *conn,
+void stream_events_handle(struct stream_events *ev, struct stream_conn *conn,
                           enum http_method method, const char *path,
                           const char *query)
 {

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fcgi_conn.h"
+#include "stream_conn.h"
 #include "http.h"
 #include "loop.h"
 
@@ -51,7 +51,7 @@ void stream_events_free(struct stream_events *ev);
 int stream_events_match(const char *path);
 
 /* Answers one request on the channels API. query may be NULL. */
-void stream_events_handle(struct stream_events *ev, struct fcgi_conn *conn,
+void stream_events_handle(struct stream_events *ev, struct stream_conn *conn,
                           enum http_method method, const char *path,
                           const char *query);
 

@@ -1,6 +1,9 @@
-/* stream_main: the stream responder. One long-lived process that lighttpd
- * starts with its FastCGI listening socket on fd 0; every SSE stream runs
- * on one epoll loop, each event flushed as it is produced. */
+/* stream_main: the stream responder. Usually one long-lived process that
+ * lighttpd starts with its FastCGI listening socket on fd 0: every SSE
+ * stream runs on one epoll loop, each event flushed as it is produced.
+ * Started as a CGI program instead (no socket on fd 0, GATEWAY_INTERFACE
+ * set), it serves its one request the same way, through cgi_conn, and
+ * exits when the response ends or the web server goes away. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "cgi_cap.h"
+#include "cgi_conn.h"
+#include "cgi_request.h"
 #include "fcgi_conn.h"
+#include "http.h"
 #include "loop.h"
 #include "stream_app.h"
 
@@ -25,7 +33,9 @@ struct stream_main {
     struct loop *loop;
     struct loop_io signals;
     struct loop_timer shutdown_poll;
-    struct fcgi_listener *listener;
+    struct fcgi_listener *listener; /* FastCGI; NULL under CGI */
+    struct cgi_conn *cgi;           /* CGI: the one request */
+    int cgi_done;                   /* CGI: its response is over */
     struct stream_app *app;
     uint64_t shutdown_deadline_ms;  /* 0 while running */
 };
@@ -35,7 +45,8 @@ static struct stream_main g_main;
 static void stream_main_on_shutdown_poll(struct loop *loop,
                                          struct loop_timer *t)
 {
-    size_t open = fcgi_listener_open_conns(g_main.listener);
+    size_t open = g_main.listener ? fcgi_listener_open_conns(g_main.listener)
+                                  : !g_main.cgi_done;
     if (open == 0 || loop_now_ms(loop) >= g_main.shutdown_deadline_ms) {
         if (open > 0)
             fprintf(stderr, "stream: exiting with %zu connections still "
@@ -67,8 +78,12 @@ static void stream_main_on_signal(struct loop *loop, struct loop_io *io,
                     "exiting (served %llu streams)\n", si.ssi_signo,
             st.streams_open, (unsigned long long)st.streams_opened);
     g_main.shutdown_deadline_ms = loop_now_ms(loop) + STREAM_SHUTDOWN_GRACE_MS;
-    fcgi_listener_stop(g_main.listener);
-    fcgi_listener_end_all(g_main.listener);
+    if (g_main.listener) {
+        fcgi_listener_stop(g_main.listener);
+        fcgi_listener_end_all(g_main.listener);
+    } else if (g_main.cgi) {
+        cgi_conn_end_now(g_main.cgi);
+    }
     loop_timer_start(loop, &g_main.shutdown_poll, 0);
 }
 
@@ -119,38 +134,149 @@ static int stream_main_check_listener(void)
     int type;
     socklen_t len = sizeof type;
     if (getsockopt(STREAM_LISTEN_FD, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
-        fprintf(stderr, "stream: fd 0 is not a socket: this is a FastCGI "
-                        "program, start it from a FastCGI web server (see "
-                        "lighttpd.conf)\n");
+        fprintf(stderr, "stream: fd 0 is not a socket and GATEWAY_INTERFACE "
+                        "is not set: this is a FastCGI or CGI program, start "
+                        "it from a web server (see lighttpd.conf)\n");
         return -1;
     }
     return 0;
 }
 
+/* CGI only: writes a whole plain-text answer to stdout, blocking (nothing
+ * else is going on yet). The reason for a 500 is in the log, not here. */
+static void stream_main_cgi_answer(int status, const char *text)
+{
+    struct buf out = BUF_INIT;
+    http_append_error(&out, http_method_parse(getenv("REQUEST_METHOD")),
+                      status, text);
+    const char *p = buf_head(&out);
+    size_t left = buf_pending(&out);
+    while (left > 0) {
+        ssize_t n = write(STDOUT_FILENO, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "stream: writing the %d answer: %s\n", status,
+                    n < 0 ? strerror(errno) : "nothing written");
+            break;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    buf_free(&out);
+}
+
+/* Start-up failed (the reason is already logged): under CGI the request
+ * still gets its answer. Returns the exit status. */
+static int stream_main_fail(int cgi, int status)
+{
+    if (cgi)
+        stream_main_cgi_answer(500, "sselight is not set up correctly: the "
+                               "reason is in the web server's error log");
+    return status;
+}
+
+static void stream_main_on_cgi_done(void *arg)
+{
+    (void)arg;
+    g_main.cgi_done = 1;
+    loop_stop(g_main.loop);
+}
+
+/* 1 if the CGI request opens an event stream, which must hold a slot: a
+ * GET of anything but /stats (the request was not routed yet; a 404 holds
+ * its slot only while it answers). */
+static int stream_main_cgi_is_stream(void)
+{
+    const char *m = getenv("REQUEST_METHOD");
+    const char *uri = getenv("REQUEST_URI");
+    char path[HTTP_PATH_MAX];
+    if (!m || strcmp(m, "GET") != 0)
+        return 0;
+    if (http_path_from_uri(uri, path) != 0)
+        return 1;
+    size_t n = strlen(path);
+    return !(n >= 6 && strcmp(path + n - 6, "/stats") == 0);
+}
+
+/* Serves the one CGI request. Returns the exit status. */
+static int stream_main_serve_cgi(const struct stream_events_config *events,
+                                 unsigned max_streams,
+                                 const struct fcgi_limits *limits)
+{
+    if (max_streams > 0 && stream_main_cgi_is_stream()) {
+        /* Held until exit: the kernel frees the slot with the process. */
+        int slot = cgi_cap_take(events->data_dir, max_streams);
+        if (slot == CGI_CAP_BUSY) {
+            fprintf(stderr, "stream: 503 for %s %.200s: all %u CGI stream "
+                    "slots of %s are taken (SSELIGHT_MAX_CGI_STREAMS)\n",
+                    getenv("REQUEST_METHOD"), getenv("REQUEST_URI"),
+                    max_streams, events->data_dir);
+            stream_main_cgi_answer(503, "too many open streams on this "
+                                   "server; try again later");
+            return 0;
+        }
+        if (slot < 0) {
+            fprintf(stderr, "stream: taking a stream slot in %s/cgi-streams: "
+                    "%s\n", events->data_dir, strerror(errno));
+            return stream_main_fail(1, 1);
+        }
+    }
+    struct stream_handler cb = stream_app_callbacks(g_main.app);
+    g_main.cgi = cgi_conn_start(g_main.loop, STDIN_FILENO, STDOUT_FILENO, &cb,
+                                limits, stream_main_on_cgi_done, NULL);
+    if (!g_main.cgi) {
+        fprintf(stderr, "stream: stdout: %s\n", strerror(errno));
+        return 1;
+    }
+    int rc = loop_run(g_main.loop);
+    if (rc != 0)
+        fprintf(stderr, "stream: epoll_wait: %s\n", strerror(errno));
+    return rc == 0 ? 0 : 1;
+}
+
+/* Serves FastCGI connections on fd 0 until a signal stops it. */
+static int stream_main_serve_fcgi(const struct fcgi_limits *limits)
+{
+    struct stream_handler cb = stream_app_callbacks(g_main.app);
+    g_main.listener = fcgi_listener_start(g_main.loop, STREAM_LISTEN_FD, &cb,
+                                          limits);
+    if (!g_main.listener) {
+        fprintf(stderr, "stream: listening on fd 0: %s\n", strerror(errno));
+        return 1;
+    }
+    stream_app_set_listener(g_main.app, g_main.listener);
+    int rc = loop_run(g_main.loop);
+    if (rc != 0)
+        fprintf(stderr, "stream: epoll_wait: %s\n", strerror(errno));
+    return rc == 0 ? 0 : 1;
+}
+
 int main(void)
 {
-    /* If lighttpd dies without stopping us, follow it. */
+    /* If the web server dies without stopping us, follow it. */
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
         fprintf(stderr, "stream: prctl(PR_SET_PDEATHSIG): %s\n",
                 strerror(errno));
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         fprintf(stderr, "stream: signal(SIGPIPE): %s\n", strerror(errno));
-    if (stream_main_check_listener() != 0)
+    int cgi = cgi_request_is_cgi();
+    if (!cgi && stream_main_check_listener() != 0)
         return 2;
 
     g_main.loop = loop_new();
     if (!g_main.loop) {
         fprintf(stderr, "stream: epoll_create1: %s\n", strerror(errno));
-        return 1;
+        return stream_main_fail(cgi, 1);
     }
     if (stream_main_watch_signals(g_main.loop) != 0) {
         fprintf(stderr, "stream: signalfd: %s\n", strerror(errno));
-        return 1;
+        return stream_main_fail(cgi, 1);
     }
     loop_timer_init(&g_main.shutdown_poll, stream_main_on_shutdown_poll);
     const char *data_dir = getenv("SSELIGHT_DATA_DIR");
     unsigned long long history, heartbeat, out_max, write_timeout, max_subs,
-        max_chan_subs;
+        max_chan_subs, max_cgi;
     if (stream_main_env_number("SSELIGHT_HISTORY", 1000, 1, 1000000,
                                &history) != 0 ||
         stream_main_env_number("SSELIGHT_HEARTBEAT_MS", 15000, 100, 3600000,
@@ -162,8 +288,18 @@ int main(void)
         stream_main_env_number("SSELIGHT_MAX_SUBSCRIBERS", 20000, 0, 10000000,
                                &max_subs) != 0 ||
         stream_main_env_number("SSELIGHT_MAX_CHANNEL_SUBSCRIBERS", 20000, 0,
-                               10000000, &max_chan_subs) != 0)
-        return 2;
+                               10000000, &max_chan_subs) != 0 ||
+        stream_main_env_number("SSELIGHT_MAX_CGI_STREAMS", CGI_CAP_DEFAULT, 0,
+                               100000, &max_cgi) != 0)
+        return stream_main_fail(cgi, 2);
+    if (cgi && (!data_dir || !*data_dir)) {
+        /* Under CGI the working directory is the program's, inside the
+         * document root: a default there could be downloaded. */
+        fprintf(stderr, "stream: no data directory: set data_dir in "
+                "sselight.conf (or SSELIGHT_DATA_DIR) to a directory outside "
+                "the document root\n");
+        return stream_main_fail(cgi, 2);
+    }
     struct stream_events_config events = {
         .broker_url = getenv("SSELIGHT_BROKER"),
         .data_dir = data_dir && *data_dir ? data_dir : "var",
@@ -182,37 +318,34 @@ int main(void)
     g_main.app = stream_app_new(g_main.loop, &events, err, sizeof err);
     if (!g_main.app) {
         fprintf(stderr, "stream: %s\n", err);
-        return 1;
+        return stream_main_fail(cgi, 1);
     }
     const char *prefix = getenv("SSELIGHT_PREFIX");
     if (prefix && stream_app_set_prefix(g_main.app, prefix) != 0) {
         fprintf(stderr, "stream: SSELIGHT_PREFIX must be empty or like "
                 "/apps/sse (no '/' at the end), not '%s'\n", prefix);
-        return 2;
+        return stream_main_fail(cgi, 2);
     }
-    struct fcgi_app cb = stream_app_callbacks(g_main.app);
     struct fcgi_limits limits = { .body_max = STREAM_BODY_MAX,
                                   .out_max = (size_t)out_max,
                                   .write_timeout_ms = (unsigned)write_timeout };
-    g_main.listener = fcgi_listener_start(g_main.loop, STREAM_LISTEN_FD, &cb,
-                                          &limits);
-    if (!g_main.listener) {
-        fprintf(stderr, "stream: listening on fd 0: %s\n", strerror(errno));
-        return 1;
-    }
-
-    stream_app_set_listener(g_main.app, g_main.listener);
-
-    int rc = loop_run(g_main.loop);
-    if (rc != 0)
-        fprintf(stderr, "stream: epoll_wait: %s\n", strerror(errno));
+    int rc = cgi ? stream_main_serve_cgi(&events, (unsigned)max_cgi, &limits)
+                 : stream_main_serve_fcgi(&limits);
     /* Connections still open past the grace period are left to exit(). */
-    if (fcgi_listener_open_conns(g_main.listener) == 0) {
-        fcgi_listener_free(g_main.listener);
+    int clean;
+    if (g_main.listener) {
+        clean = fcgi_listener_open_conns(g_main.listener) == 0;
+        if (clean)
+            fcgi_listener_free(g_main.listener);
+    } else {
+        clean = !g_main.cgi || g_main.cgi_done;
+        cgi_conn_free(clean ? g_main.cgi : NULL);
+    }
+    if (clean) {
         stream_app_free(g_main.app);
         if (close(g_main.signals.fd) != 0)
             fprintf(stderr, "stream: close(signalfd): %s\n", strerror(errno));
         loop_free(g_main.loop);
     }
-    return rc == 0 ? 0 : 1;
+    return rc;
 }

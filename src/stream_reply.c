@@ -5,7 +5,7 @@
 
 #include "buf.h"
 
-void stream_reply_error(struct fcgi_conn *conn, enum http_method method,
+void stream_reply_error(struct stream_conn *conn, enum http_method method,
                         int status, const char *allow, const char *text)
 {
     struct buf out = BUF_INIT;
@@ -14,11 +14,11 @@ void stream_reply_error(struct fcgi_conn *conn, enum http_method method,
                                 text);
     else
         http_append_error(&out, method, status, text);
-    const char *m = fcgi_conn_param(conn, "REQUEST_METHOD");
-    const char *uri = fcgi_conn_param(conn, "REQUEST_URI");
+    const char *m = stream_conn_param(conn, "REQUEST_METHOD");
+    const char *uri = stream_conn_param(conn, "REQUEST_URI");
     /* At most 200 bytes of the URI: a 414's URI is long by definition. */
     fprintf(stderr, "stream: %d for %s %.200s: %s\n", status, m ? m : "-",
             uri ? uri : "-", text);
-    (void)fcgi_conn_reply(conn, &out);
+    (void)stream_conn_reply(conn, &out);
     buf_free(&out);
 }

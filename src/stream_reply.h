@@ -4,13 +4,13 @@
 #ifndef SSELIGHT_STREAM_REPLY_H
 #define SSELIGHT_STREAM_REPLY_H
 
-#include "fcgi_conn.h"
+#include "stream_conn.h"
 #include "http.h"
 
 /* Answers conn with status and the one-line reason text, ends the response,
  * and logs "stream: STATUS for METHOD URI: TEXT". allow is the Allow list
  * for a 405 (NULL: "GET, HEAD"). */
-void stream_reply_error(struct fcgi_conn *conn, enum http_method method,
+void stream_reply_error(struct stream_conn *conn, enum http_method method,
                         int status, const char *allow, const char *text);
 
 #endif

@@ -24,5 +24,6 @@ Suite *make_broker_suite(void);
 Suite *make_redis_url_suite(void);
 Suite *make_notify_suite(void);
 Suite *make_cgi_request_suite(void);
+Suite *make_cgi_cap_suite(void);
 
 #endif
