@@ -1,0 +1,206 @@
+#!/bin/bash
+# The stream responder run as a CGI program, with no web server: the
+# request in the environment, the body on stdin, the response on stdout,
+# as Apache's mod_cgi/mod_cgid and lighttpd's mod_cgi run it. Checks:
+# Example 1's exact bytes, its 0.5 s pacing and the process ending with the
+# stream; the channels API (publish, live delivery to a CGI subscriber
+# process through the broker's wake-ups, history, Last-Event-ID and
+# ?lastEventId, batch publish, Idempotency-Key, private channels, 413);
+# heartbeats; a subscriber whose stdout is closed exits within heartbeat +
+# 1 s; the cap on concurrent CGI streams (503 + Retry-After, freed when a
+# stream ends, even by kill -9); SIGTERM ends a stream cleanly; bad
+# settings give a 500 and a log line; run neither as CGI nor FastCGI it
+# says so. (t_shared_hosting runs the same programs under Apache.)
+source "$(dirname "$0")/../lib/harness.sh"
+
+CGI=${SSELIGHT_CGI_DIR:-$ROOT/cgi-bin}
+STREAM=$CGI/stream.fcgi
+TMP=$(mktemp -d /tmp/sselight-sc.XXXXXX)
+PIDS=""
+cleanup() {
+    [ -n "$PIDS" ] && kill -KILL $PIDS 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+export GATEWAY_INTERFACE=CGI/1.1 REMOTE_ADDR=127.0.0.1
+export SSELIGHT_DATA_DIR=$TMP/data SSELIGHT_HEARTBEAT_MS=500
+unset SSELIGHT_PUBLISH_TOKEN SSELIGHT_SUBSCRIBE_SECRET SSELIGHT_BROKER SSELIGHT_PREFIX
+mkdir -p "$SSELIGHT_DATA_DIR"
+LOG=$OUT_DIR/stderr.log
+: > "$LOG"
+
+# cgi METHOD URI [VAR=VALUE...]: runs one request, body from stdin, the
+# response to stdout, the program's stderr to $LOG.
+cgi() {
+    local m=$1 u=$2
+    shift 2
+    env REQUEST_METHOD="$m" REQUEST_URI="$u" "$@" timeout 20 "$STREAM" 2>>"$LOG"
+}
+# status FILE: the code of a CGI response's Status line.
+status() { sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$1" | tr -d '\r'; }
+# publish CHANNEL TEXT [VAR=VALUE...]: prints the id the publish got.
+publish() {
+    local ch=$1 text=$2
+    shift 2
+    printf '%s' "$text" | cgi POST "/events/$ch" CONTENT_LENGTH=${#text} "$@" | tail -n 1
+}
+# sub_start NAME URI [VAR=VALUE...]: a subscriber process writing to
+# $TMP/NAME (through a FIFO and cat, so the test can close its stdout).
+sub_start() {
+    local name=$1 uri=$2
+    shift 2
+    mkfifo "$TMP/$name.fifo"
+    cat "$TMP/$name.fifo" > "$TMP/$name" &
+    eval "CAT_$name=$!"
+    # No timeout(1) in between: $PID_NAME is the stream process itself.
+    env REQUEST_METHOD=GET REQUEST_URI="$uri" "$@" "$STREAM" \
+        < /dev/null > "$TMP/$name.fifo" 2>>"$LOG" &
+    eval "PID_$name=$!"
+    PIDS="$PIDS $! $(eval echo \$CAT_$name)"
+}
+wait_for() { _wait_file "$TMP/$1" "$2" "${3:-5}"; }
+_wait_file() {
+    local i
+    for i in $(seq 1 $(($3 * 10))); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+ids() { grep '^id: ' "$TMP/$1" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'; }
+
+# --- Example 1: exact bytes, pacing, and the process ends with the stream
+{
+    printf 'Status: 200 OK\r\n'
+    printf 'Content-Type: text/event-stream; charset=utf-8\r\n'
+} > "$TMP/ex1.head.expected"
+for i in 0 1 2 3 4 5 6 7 8 9; do
+    printf 'event: EventName\ndata: <div>\ndata:   <p>message number %d</p>\ndata: </div>\n\n' "$i"
+done > "$TMP/ex1.body.expected"
+printf 'event: EventName\ndata: <div>\ndata:   <p>DONE</p>\ndata: </div>\n\n' >> "$TMP/ex1.body.expected"
+t0=$EPOCHREALTIME
+cgi GET /sse-stream < /dev/null | stamp_lines > "$TMP/ex1.stamped"
+t1=$EPOCHREALTIME
+cut -d' ' -f2- "$TMP/ex1.stamped" > "$TMP/ex1"
+head -n 2 "$TMP/ex1" > "$TMP/ex1.head"
+check "Example 1 as CGI: Status and Content-Type first" cmp "$TMP/ex1.head.expected" "$TMP/ex1.head"
+check "Example 1 as CGI: no-store, X-Accel-Buffering: no" \
+    bash -c "grep -q $'^Cache-Control: no-store\r\$' '$TMP/ex1' && grep -q $'^X-Accel-Buffering: no\r\$' '$TMP/ex1'"
+sed '1,/^\r$/d' "$TMP/ex1" > "$TMP/ex1.body"
+check "Example 1 as CGI: the eleven events, byte for byte" cmp "$TMP/ex1.body.expected" "$TMP/ex1.body"
+# Each "message number" line arrives about 0.5 s after the one before.
+gaps=$(grep 'message number\|DONE' "$TMP/ex1.stamped" | awk '{ if (NR > 1) printf "%.3f ", $1 - p; p = $1 }')
+bad=$(awk -v g="$gaps" 'BEGIN { n = split(g, a, " "); for (i = 1; i <= n; i++) if (a[i] < 0.35 || a[i] > 0.9) c++; print c + 0 }')
+expect_eq "Example 1 as CGI: ten gaps of 0.5 s (+-) between events ($gaps)" 0 "$bad"
+took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 10 }')
+check "Example 1 as CGI: the process ends with the stream (${took}/10 s)" test "$took" -ge 45 -a "$took" -le 80
+
+# --- publish and subscribe, each request its own process
+cgi POST /events/news CONTENT_LENGTH=5 < <(printf 'first') > "$TMP/pub1"
+expect_eq "POST /events/news as CGI: 200" 200 "$(status "$TMP/pub1")"
+p1=$(tail -n 1 "$TMP/pub1")
+check "POST answers the id" grep -q '^[0-9][0-9]*$' <<< "$p1"
+sub_start live "/events/news?history=1"
+check "a CGI subscriber gets the stored event (history=1)" wait_for live "^id: $p1\$"
+p2=$(publish news "second")
+p3=$(publish news "third" QUERY_STRING= REQUEST_URI="/events/news?event=greet")
+check "live events reach the CGI subscriber (broker wake-up, no polling)" wait_for live "^id: $p3\$"
+expect_eq "the subscriber got each event once, in order" "$p1 $p2 $p3" "$(ids live)"
+check "the event name is kept" grep -q '^event: greet$' "$TMP/live"
+check "heartbeats reach a quiet CGI stream" wait_for live '^: heartbeat$' 3
+
+# --- a subscriber whose web server went away exits at once
+eval "kill \$CAT_live"
+t0=$EPOCHREALTIME
+left=$(wait_gone 1.5 "$PID_live")
+expect_eq "stdout closed: the stream process is gone within heartbeat + 1 s" "" "$left"
+check "and says why in the log" grep -q 'subscriber of news closed.*web server closed the connection' "$LOG"
+
+# --- resume: Last-Event-ID header and ?lastEventId, nothing twice
+p4=$(publish news "fourth")
+sub_start res1 "/events/news" HTTP_LAST_EVENT_ID="$p2"
+check "Last-Event-ID resumes after that id" wait_for res1 "^id: $p4\$"
+expect_eq "Last-Event-ID: exactly the later events" "$p3 $p4" "$(ids res1)"
+sub_start res2 "/events/news?lastEventId=$p3"
+check "?lastEventId resumes too" wait_for res2 "^id: $p4\$"
+expect_eq "?lastEventId: exactly the later events" "$p4" "$(ids res2)"
+
+# --- batch publish, idempotency, size limit
+body=$'event: a\ndata: one\n\nevent: b\ndata: two\n\n'
+printf '%s' "$body" | cgi POST /events/news CONTENT_LENGTH=${#body} CONTENT_TYPE=text/event-stream > "$TMP/batch"
+expect_eq "batch publish as CGI: 200" 200 "$(status "$TMP/batch")"
+b=$(sed '1,/^\r$/d' "$TMP/batch" | tr '\n' ' ' | sed 's/ $//')
+check "batch publish: two consecutive ids ($b)" test "$(wc -w <<< "$b")" = 2
+check "the batch reaches a live subscriber in order" wait_for res2 "^id: ${b#* }\$"
+k1=$(publish news "once" HTTP_IDEMPOTENCY_KEY=key-1)
+printf 'once' | cgi POST /events/news CONTENT_LENGTH=4 HTTP_IDEMPOTENCY_KEY=key-1 > "$TMP/again"
+expect_eq "Idempotency-Key: the repeat answers the same id" "$k1" "$(tail -n 1 "$TMP/again")"
+check "Idempotency-Key: the repeat says Idempotent-Replayed" grep -q '^Idempotent-Replayed: true' "$TMP/again"
+head -c 70000 /dev/zero | tr '\0' x | cgi POST /events/news CONTENT_LENGTH=70000 > "$TMP/big"
+expect_eq "a 70,000-byte publish is 413" 413 "$(status "$TMP/big")"
+printf 'abc' | cgi POST /events/news CONTENT_LENGTH=3x > "$TMP/badlen"
+expect_eq "a malformed CONTENT_LENGTH is 400" 400 "$(status "$TMP/badlen")"
+cgi POST /events/news CONTENT_LENGTH=10 < <(printf 'short') > "$TMP/short"
+expect_eq "a body cut short is 400" 400 "$(status "$TMP/short")"
+printf 'x' | cgi POST /events/news CONTENT_LENGTH=1 REMOTE_ADDR=192.0.2.7 > "$TMP/remote"
+expect_eq "without a token, publishing from another address is 403" 403 "$(status "$TMP/remote")"
+cgi PUT /events/news < /dev/null > "$TMP/put"
+expect_eq "PUT is 405" 405 "$(status "$TMP/put")"
+check "405 says Allow" grep -q '^Allow: GET, HEAD, POST' "$TMP/put"
+
+# --- private channels
+SECRET=0123456789abcdef0123456789abcdef-secret
+cgi GET /events/private-alice SSELIGHT_SUBSCRIBE_SECRET=$SECRET < /dev/null > "$TMP/priv0"
+expect_eq "a private channel without a token is 403" 403 "$(status "$TMP/priv0")"
+tok=$(SSELIGHT_SUBSCRIBE_SECRET=$SECRET "$ROOT/cgi-bin/sselight-token" private-alice)
+sub_start priv "/events/private-alice?token=$tok" SSELIGHT_SUBSCRIBE_SECRET=$SECRET
+pp=$(publish private-alice "for alice" SSELIGHT_SUBSCRIBE_SECRET=$SECRET)
+check "with its token, the private channel streams" wait_for priv "^id: $pp\$"
+
+# --- the cap on CGI streams
+kill $(eval echo \$PID_res1 \$PID_res2 \$PID_priv) 2>/dev/null
+sleep 0.5
+export SSELIGHT_MAX_CGI_STREAMS=2
+sub_start cap1 /events/capped
+sub_start cap2 /events/capped
+wait_for cap1 '^retry:' && wait_for cap2 '^retry:'
+cgi GET /events/capped < /dev/null > "$TMP/cap3"
+expect_eq "a third stream past SSELIGHT_MAX_CGI_STREAMS=2 is 503" 503 "$(status "$TMP/cap3")"
+check "the 503 has Retry-After" grep -q '^Retry-After: ' "$TMP/cap3"
+check "the 503 is logged" grep -q 'all 2 CGI stream slots' "$LOG"
+cgi POST /events/capped CONTENT_LENGTH=1 < <(printf 'p') > "$TMP/cap-pub"
+expect_eq "publishing is not a stream: not capped" 200 "$(status "$TMP/cap-pub")"
+kill -KILL "$PID_cap1"
+wait "$PID_cap1" 2>/dev/null
+sub_start cap4 /events/capped
+check "a slot freed by kill -9 is taken again" wait_for cap4 '^retry:'
+unset SSELIGHT_MAX_CGI_STREAMS
+
+# --- SIGTERM ends a stream cleanly
+kill -TERM "$PID_cap2"
+left=$(wait_gone 3 "$PID_cap2")
+expect_eq "SIGTERM: the stream process exits" "" "$left"
+wait "$PID_cap2"
+expect_eq "SIGTERM: exit status 0" 0 "$?"
+
+# --- bad settings: 500 for the client, the reason in the log
+cgi GET /events/x SSELIGHT_HEARTBEAT_MS=often < /dev/null > "$TMP/bad"
+expect_eq "a bad setting: 500" 500 "$(status "$TMP/bad")"
+check "a bad setting: the log names it" grep -q "SSELIGHT_HEARTBEAT_MS must be a number" "$LOG"
+check "a bad setting: the client is not told the details" bash -c "! grep -q HEARTBEAT '$TMP/bad'"
+env -u SSELIGHT_DATA_DIR REQUEST_METHOD=GET REQUEST_URI=/sse-stream "$STREAM" < /dev/null > "$TMP/nodata" 2>>"$LOG"
+expect_eq "no data dir under CGI: 500" 500 "$(status "$TMP/nodata")"
+check "no data dir under CGI: the log says to set data_dir" grep -q 'no data directory: set data_dir' "$LOG"
+env -u GATEWAY_INTERFACE "$STREAM" < /dev/null > "$TMP/hand" 2> "$TMP/hand.err"
+expect_eq "run by hand (not CGI, not FastCGI): exit status 2" 2 "$?"
+check "run by hand: says it is a FastCGI or CGI program" grep -q 'FastCGI or CGI program' "$TMP/hand.err"
+
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$LOG"; then
+    fail "no sanitizer reports in the responder's stderr"
+else
+    pass "no sanitizer reports in the responder's stderr"
+fi
+echo "$TEST_NAME: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
