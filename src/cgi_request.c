@@ -9,10 +9,13 @@
 
 int cgi_request_is_cgi(void)
 {
-    int type;
-    socklen_t len = sizeof type;
-    if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
-        return 0; /* a socket on fd 0: FastCGI (or a socket-activated unit) */
+    /* A FastCGI server hands over a listening socket. A connected one is
+     * no sign of FastCGI: mod_cgid gives its CGI programs one as stdin. */
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+        listening)
+        return 0;
     const char *gw = getenv("GATEWAY_INTERFACE");
     return gw && strncmp(gw, "CGI/", 4) == 0;
 }

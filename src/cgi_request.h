@@ -9,9 +9,10 @@
 
 #include "buf.h"
 
-/* 1 when this process was started as a CGI program: fd 0 is not a socket
- * (a FastCGI server hands its programs a listening socket there) and
- * GATEWAY_INTERFACE starts with "CGI/". 0 otherwise. */
+/* 1 when this process was started as a CGI program: fd 0 is not a
+ * listening socket (what a FastCGI server hands its programs; a CGI
+ * program's stdin may be a pipe, a file or, under Apache's mod_cgid, a
+ * connected socket) and GATEWAY_INTERFACE starts with "CGI/". 0 otherwise. */
 int cgi_request_is_cgi(void);
 
 /* The meta-variable name of the request (getenv), or NULL when unset. */

@@ -74,9 +74,13 @@ static void stream_main_on_signal(struct loop *loop, struct loop_io *io,
     if (g_main.shutdown_deadline_ms != 0)
         return; /* already shutting down */
     struct stream_app_stats st = stream_app_stats(g_main.app);
-    fprintf(stderr, "stream: signal %u: ending %zu open streams, then "
-                    "exiting (served %llu streams)\n", si.ssi_signo,
-            st.streams_open, (unsigned long long)st.streams_opened);
+    if (g_main.cgi)
+        fprintf(stderr, "stream: signal %u: ending this CGI request\n",
+                si.ssi_signo);
+    else
+        fprintf(stderr, "stream: signal %u: ending %zu open streams, then "
+                        "exiting (served %llu streams)\n", si.ssi_signo,
+                st.streams_open, (unsigned long long)st.streams_opened);
     g_main.shutdown_deadline_ms = loop_now_ms(loop) + STREAM_SHUTDOWN_GRACE_MS;
     if (g_main.listener) {
         fcgi_listener_stop(g_main.listener);
@@ -131,10 +135,12 @@ static int stream_main_env_number(const char *name, unsigned long long def,
 
 static int stream_main_check_listener(void)
 {
-    int type;
-    socklen_t len = sizeof type;
-    if (getsockopt(STREAM_LISTEN_FD, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
-        fprintf(stderr, "stream: fd 0 is not a socket and GATEWAY_INTERFACE "
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(STREAM_LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+                   &len) != 0 || !listening) {
+        fprintf(stderr, "stream: fd 0 is not a listening socket and "
+                        "GATEWAY_INTERFACE "
                         "is not set: this is a FastCGI or CGI program, start "
                         "it from a web server (see lighttpd.conf)\n");
         return -1;

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cgi_request.h"
@@ -55,11 +57,22 @@ START_TEST(test_is_cgi)
     /* No GATEWAY_INTERFACE, or not CGI's: run by hand, not by a server. */
     ck_assert_int_eq(is_cgi_with(pipe_with("", 0), NULL), 0);
     ck_assert_int_eq(is_cgi_with(pipe_with("", 0), "FastCGI"), 0);
-    /* A socket on fd 0 is what a FastCGI server hands over. */
+    /* mod_cgid's CGI programs get a connected socket as stdin. */
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    ck_assert_int_eq(is_cgi_with(sv[0], "CGI/1.1"), 0);
+    ck_assert_int_eq(is_cgi_with(sv[0], "CGI/1.1"), 1);
     ck_assert_int_eq(close(sv[1]), 0);
+    /* A listening socket on fd 0 is what a FastCGI server hands over. */
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/tmp/sselight-cr-%ld.sock",
+             (long)getpid());
+    (void)unlink(sa.sun_path);
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(l, 1), 0);
+    ck_assert_int_eq(unlink(sa.sun_path), 0);
+    ck_assert_int_eq(is_cgi_with(l, "CGI/1.1"), 0);
 }
 END_TEST
 
