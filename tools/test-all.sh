@@ -46,6 +46,7 @@ run_part t_limits 240 tests/integration/t_limits.sh
 run_part t_faults 240 tests/integration/t_faults.sh
 run_part t_hostile 180 tests/integration/t_hostile.sh
 run_part t_deploy_lighttpd 120 tests/integration/t_deploy_lighttpd.sh
+run_part t_deploy_lighttpd_cgi 120 tests/integration/t_deploy_lighttpd_cgi.sh
 run_part t_install 60 tests/integration/t_install.sh
 run_part t_deploy_nginx 120 tests/integration/t_deploy_nginx.sh
 run_part t_deploy_apache 180 tests/integration/t_deploy_apache.sh

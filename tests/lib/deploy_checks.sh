@@ -268,3 +268,30 @@ deploy_check_disconnect() {
         _deploy_fail "after kill -9 of the client its stream is freed within $limit s" "/stats still counts $n"
     fi
 }
+
+# deploy_check_disconnect_procs HEARTBEAT_MS COMMAND...: the same as
+# deploy_check_disconnect where streams run as CGI, one process each, and
+# /stats sees only its own process: COMMAND prints the pids of the stream
+# processes; the subscriber's must be gone within heartbeat + 1 s of a
+# kill -9 of its client.
+deploy_check_disconnect_procs() {
+    local hb_ms=$1 ch pid i before new limit left
+    shift
+    ch="deploy-dcp-$$-$RANDOM"
+    before=$("$@" | sort)
+    curl -sN --max-time 60 -o /dev/null "$BASE_URL/events/$ch" &
+    pid=$!
+    new=""
+    for i in $(seq 1 50); do
+        new=$(comm -13 <(echo "$before") <("$@" | sort) | head -n 1)
+        [ -n "$new" ] && break
+        sleep 0.1
+    done
+    _deploy_check "a new subscriber runs as a process of its own" test -n "$new"
+    sleep 0.5 # past its first writes
+    limit=$(awk -v h="$hb_ms" 'BEGIN { printf "%.1f", h / 1000 + 1 }')
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    left=$(wait_gone "$limit" ${new:-0})
+    _deploy_eq "after kill -9 of the client its stream process is gone within $limit s" "" "$left"
+}
