@@ -7,7 +7,8 @@
 # process through the broker's wake-ups, history, Last-Event-ID and
 # ?lastEventId, batch publish, Idempotency-Key, private channels, 413);
 # heartbeats; a subscriber whose stdout is closed exits within heartbeat +
-# 1 s; the cap on concurrent CGI streams (503 + Retry-After, freed when a
+# 1 s; the Redis broker between CGI processes; the cap on concurrent CGI
+# streams (503 + Retry-After, freed when a
 # stream ends, even by kill -9); SIGTERM ends a stream cleanly; bad
 # settings give a 500 and a log line; run neither as CGI nor FastCGI it
 # says so. (t_shared_hosting runs the same programs under Apache.)
@@ -184,6 +185,23 @@ left=$(wait_gone 3 "$PID_cap2")
 expect_eq "SIGTERM: the stream process exits" "" "$left"
 wait "$PID_cap2"
 expect_eq "SIGTERM: exit status 0" 0 "$?"
+
+# --- the Redis broker: CGI processes meet through Redis Pub/Sub
+RPORT=$(free_port)
+if redis_server_start "$RPORT" "$OUT_DIR/redis.log"; then
+    PIDS="$PIDS $REDIS_PID"
+    export SSELIGHT_BROKER=redis://127.0.0.1:$RPORT/0
+    sub_start red /events/red
+    wait_for red '^retry:'
+    sleep 0.3 # its live connection subscribes
+    rp=$(publish red "through redis")
+    check "with SSELIGHT_BROKER=redis://, a CGI publish reaches a CGI subscriber" wait_for red "^id: $rp\$"
+    check "... with its data" grep -q '^data: through redis$' "$TMP/red"
+    unset SSELIGHT_BROKER
+    kill "$(eval echo \$PID_red)" "$REDIS_PID" 2>/dev/null
+else
+    fail "redis-server starts for the Redis check"
+fi
 
 # --- bad settings: 500 for the client, the reason in the log
 cgi GET /events/x SSELIGHT_HEARTBEAT_MS=often < /dev/null > "$TMP/bad"
