@@ -25,6 +25,24 @@ const char *cgi_request_param(const char *name)
     return getenv(name);
 }
 
+const char *cgi_request_program(void)
+{
+    static char name[256];
+    if (name[0])
+        return name;
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0)
+        return "";
+    path[n] = '\0';
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strlen(base) >= sizeof name)
+        return "";
+    strcpy(name, base);
+    return name;
+}
+
 /* Parses CONTENT_LENGTH: only digits, no sign, no blanks. */
 static int cgi_request_length(const char *s, unsigned long long *n)
 {

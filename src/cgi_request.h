@@ -18,6 +18,11 @@ int cgi_request_is_cgi(void);
 /* The meta-variable name of the request (getenv), or NULL when unset. */
 const char *cgi_request_param(const char *name);
 
+/* The file name of the running program ("stream.fcgi"), from
+ * /proc/self/exe, to recognise it at the end of SCRIPT_NAME; "" when it
+ * cannot be read. Valid for the life of the process. */
+const char *cgi_request_program(void);
+
 /* Reads a request body from fd (blocking). content_length is the
  * CONTENT_LENGTH value: digits, that many bytes are read; NULL or "" reads
  * until end of file (a body sent without a length). At most max bytes are

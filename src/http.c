@@ -63,6 +63,29 @@ int http_path_strip_prefix(char path[HTTP_PATH_MAX], const char *prefix)
     return 0;
 }
 
+int http_prefix_from_script(const char *script_name, const char *program,
+                            const char *path, char prefix[HTTP_PREFIX_MAX])
+{
+    prefix[0] = '\0';
+    if (!script_name || !program || !path || !program[0])
+        return -1;
+    size_t sn = strlen(script_name), pn = strlen(program);
+    if (sn < pn + 1 || script_name[sn - pn - 1] != '/' ||
+        strcmp(script_name + sn - pn, program) != 0)
+        return -1;
+    size_t dn = sn - pn - 1;
+    if (dn >= HTTP_PREFIX_MAX)
+        return -1;
+    memcpy(prefix, script_name, dn);
+    prefix[dn] = '\0';
+    if (!http_prefix_valid(prefix) || strncmp(path, prefix, dn) != 0 ||
+        (path[dn] != '\0' && path[dn] != '/')) {
+        prefix[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 const char *http_reason(int status)
 {
     switch (status) {

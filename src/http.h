@@ -34,6 +34,19 @@ int http_prefix_valid(const char *prefix);
  * prefix changes nothing. */
 int http_path_strip_prefix(char path[HTTP_PATH_MAX], const char *prefix);
 
+/* The mount prefix that a request's SCRIPT_NAME implies, where no setting
+ * can name it (a hosting account's .htaccess rewrites /~alice/sse/room to
+ * the program, and the web server says SCRIPT_NAME=/~alice/sse/index.fcgi
+ * with REQUEST_URI still /~alice/sse/room). When script_name ends in "/" +
+ * program (the program's own file name), what is before that is a valid
+ * prefix (http_prefix_valid; "" for the root) and path (the request path,
+ * as from http_path_from_uri) lies under it, that is copied to prefix and
+ * 0 returned. Otherwise prefix is "" and -1 returned: lighttpd, say, sets
+ * SCRIPT_NAME to the request path, and there is no prefix to derive.
+ * script_name and path may be NULL. */
+int http_prefix_from_script(const char *script_name, const char *program,
+                            const char *path, char prefix[HTTP_PREFIX_MAX]);
+
 /* The reason phrase of a status code ("Not Found"), "Unknown" if not known. */
 const char *http_reason(int status);
 

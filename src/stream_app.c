@@ -23,6 +23,8 @@ struct stream_app {
     struct stream_events *events;
     const struct fcgi_listener *listener; /* for /stats; may be NULL */
     char prefix[HTTP_PREFIX_MAX];         /* mount point, "" for the root */
+    const char *derive_from;              /* program name, or NULL: see
+                                             stream_app_derive_prefix */
     struct stream_app_stats stats;
 };
 
@@ -174,7 +176,14 @@ static void stream_app_on_request(struct stream_conn *conn, void *app_data)
                            "bad request: no usable REQUEST_URI");
         return;
     }
-    if (http_path_strip_prefix(path, app->prefix) != 0) {
+    char derived[HTTP_PREFIX_MAX];
+    const char *prefix = app->prefix;
+    if (app->derive_from) {
+        (void)http_prefix_from_script(stream_conn_param(conn, "SCRIPT_NAME"),
+                                      app->derive_from, path, derived);
+        prefix = derived;
+    }
+    if (http_path_strip_prefix(path, prefix) != 0) {
         stream_reply_error(conn, method, 404, NULL,
                            "not found: outside this server's URL prefix");
         return;
@@ -235,6 +244,11 @@ int stream_app_set_prefix(struct stream_app *app, const char *prefix)
         return -1;
     strcpy(app->prefix, prefix);
     return 0;
+}
+
+void stream_app_derive_prefix(struct stream_app *app, const char *program)
+{
+    app->derive_from = program;
 }
 
 struct stream_handler stream_app_callbacks(struct stream_app *app)

@@ -22,7 +22,8 @@ struct stream_app_stats {
 struct stream_app;
 
 /* Creates the app (and opens the broker for the channels API); pass
- * stream_app_callbacks to fcgi_listener_start. Returns NULL with err set. */
+ * stream_app_callbacks to a transport (fcgi_listener_start, cgi_conn_start).
+ * Returns NULL with err set. */
 struct stream_app *stream_app_new(struct loop *loop,
                                   const struct stream_events_config *events,
                                   char *err, size_t errlen);
@@ -33,7 +34,12 @@ void stream_app_free(struct stream_app *app);
  * or -1 when prefix is not valid. */
 int stream_app_set_prefix(struct stream_app *app, const char *prefix);
 
-/* The fcgi_app (callbacks + app_data) that routes requests into app. */
+/* With no prefix set, derives one per request from SCRIPT_NAME when it
+ * names program (see http_prefix_from_script): for web servers where no
+ * setting reaches the program, like a hosting account's .htaccess. */
+void stream_app_derive_prefix(struct stream_app *app, const char *program);
+
+/* The handler (callbacks + app_data) that routes requests into app. */
 struct stream_handler stream_app_callbacks(struct stream_app *app);
 
 /* Lets GET /stats report the listener's connection counters. */

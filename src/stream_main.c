@@ -332,6 +332,8 @@ int main(void)
                 "/apps/sse (no '/' at the end), not '%s'\n", prefix);
         return stream_main_fail(cgi, 2);
     }
+    if (!prefix)
+        stream_app_derive_prefix(g_main.app, cgi_request_program());
     struct fcgi_limits limits = { .body_max = STREAM_BODY_MAX,
                                   .out_max = (size_t)out_max,
                                   .write_timeout_ms = (unsigned)write_timeout };

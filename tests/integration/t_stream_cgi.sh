@@ -5,7 +5,7 @@
 # Example 1's exact bytes, its 0.5 s pacing and the process ending with the
 # stream; the channels API (publish, live delivery to a CGI subscriber
 # process through the broker's wake-ups, history, Last-Event-ID and
-# ?lastEventId, batch publish, Idempotency-Key, private channels, 413);
+# ?lastEventId, the URL prefix from SCRIPT_NAME, batch publish, Idempotency-Key, private channels, 413);
 # heartbeats; a subscriber whose stdout is closed exits within heartbeat +
 # 1 s; the Redis broker between CGI processes; the cap on concurrent CGI
 # streams (503 + Retry-After, freed when a
@@ -150,6 +150,15 @@ expect_eq "without a token, publishing from another address is 403" 403 "$(statu
 cgi PUT /events/news < /dev/null > "$TMP/put"
 expect_eq "PUT is 405" 405 "$(status "$TMP/put")"
 check "405 says Allow" grep -q '^Allow: GET, HEAD, POST' "$TMP/put"
+
+# --- the URL prefix from SCRIPT_NAME (a hosting account's .htaccess)
+p5=$(publish news "fifth")
+sub_start pre "/~alice/sse/events/news?lastEventId=$p4" SCRIPT_NAME=/~alice/sse/stream.fcgi
+check "SCRIPT_NAME /~alice/sse/stream.fcgi: /~alice/sse/events/news is the channel" wait_for pre "^id: $p5\$"
+cgi GET /~alice/sse/events/news SCRIPT_NAME=/~alice/sse/index.php < /dev/null > "$TMP/pre404"
+expect_eq "a SCRIPT_NAME that does not name the program gives no prefix (404)" 404 "$(status "$TMP/pre404")"
+cgi GET /~alice/sse/events/news SCRIPT_NAME=/~alice/sse/stream.fcgi SSELIGHT_PREFIX= < /dev/null > "$TMP/pre-set"
+expect_eq "SSELIGHT_PREFIX, even empty, wins over SCRIPT_NAME (404)" 404 "$(status "$TMP/pre-set")"
 
 # --- private channels
 SECRET=0123456789abcdef0123456789abcdef-secret

@@ -192,6 +192,16 @@ START_TEST(test_body_to_eof)
 }
 END_TEST
 
+START_TEST(test_program_name)
+{
+    /* This test runs in check_unit or check_unit_asan. */
+    const char *p = cgi_request_program();
+    ck_assert_msg(strcmp(p, "check_unit") == 0 ||
+                  strcmp(p, "check_unit_asan") == 0, "program '%s'", p);
+    ck_assert_ptr_eq(cgi_request_program(), p);
+}
+END_TEST
+
 Suite *make_cgi_request_suite(void)
 {
     Suite *s = suite_create("cgi_request");
@@ -203,6 +213,7 @@ Suite *make_cgi_request_suite(void)
     tcase_add_test(tc, test_body_ends_early);
     tcase_add_test(tc, test_body_bad_length);
     tcase_add_test(tc, test_body_to_eof);
+    tcase_add_test(tc, test_program_name);
     suite_add_tcase(s, tc);
     return s;
 }

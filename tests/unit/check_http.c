@@ -436,6 +436,79 @@ START_TEST(test_path_strip_prefix)
 }
 END_TEST
 
+/* http_prefix_from_script: SCRIPT_NAME, the program's file name and the
+ * request path, against the prefix derived (NULL: none, -1). */
+static const struct {
+    const char *script, *program, *path, *want;
+} script_cases[] = {
+    { "/~alice/sse/index.fcgi", "index.fcgi", "/~alice/sse/room", "/~alice/sse" },
+    { "/~alice/sse/stream.fcgi", "stream.fcgi", "/~alice/sse/events/x", "/~alice/sse" },
+    { "/~alice/sse/index.fcgi", "index.fcgi", "/~alice/sse", "/~alice/sse" },
+    { "/~alice/sse/index.fcgi", "index.fcgi", "/~alice/sse/", "/~alice/sse" },
+    { "/a/b/c/index.fcgi", "index.fcgi", "/a/b/c/x", "/a/b/c" },
+    { "/index.fcgi", "index.fcgi", "/room", "" },             /* the root */
+    /* lighttpd: SCRIPT_NAME is the request path, no prefix in it */
+    { "/events/news", "stream.fcgi", "/events/news", NULL },
+    { "/sse-stream", "stream.fcgi", "/sse-stream", NULL },
+    /* the file name must be a whole segment */
+    { "/x/myindex.fcgi", "index.fcgi", "/x/room", NULL },
+    { "/x/index.fcgi/", "index.fcgi", "/x/room", NULL },
+    { "index.fcgi", "index.fcgi", "/room", NULL },
+    /* the request is not under the script's directory (lighttpd's mod_cgi
+     * with the programs at /cgi-bin/) */
+    { "/cgi-bin/stream.fcgi", "stream.fcgi", "/sse-stream", NULL },
+    { "/ab/stream.fcgi", "stream.fcgi", "/abc/sse-stream", NULL },
+    /* not a valid prefix */
+    { "/a b/index.fcgi", "index.fcgi", "/a b/room", NULL },
+    { "/a/../index.fcgi", "index.fcgi", "/a/../room", NULL },
+    { "//index.fcgi", "index.fcgi", "//room", NULL },
+    { "/%7Ealice/index.fcgi", "index.fcgi", "/%7Ealice/room", NULL },
+    /* missing pieces */
+    { NULL, "index.fcgi", "/room", NULL },
+    { "/x/index.fcgi", "", "/x/room", NULL },
+    { "/x/index.fcgi", "index.fcgi", NULL, NULL },
+};
+
+START_TEST(test_prefix_from_script)
+{
+    for (size_t i = 0; i < sizeof script_cases / sizeof script_cases[0]; i++) {
+        char out[HTTP_PREFIX_MAX];
+        memset(out, 'z', sizeof out);
+        int rc = http_prefix_from_script(script_cases[i].script,
+                                         script_cases[i].program,
+                                         script_cases[i].path, out);
+        const char *want = script_cases[i].want;
+        ck_assert_msg(rc == (want ? 0 : -1) && strcmp(out, want ? want : "") == 0,
+                      "case %zu (%s): rc %d, prefix '%s'", i,
+                      script_cases[i].script ? script_cases[i].script : "NULL",
+                      rc, out);
+    }
+}
+END_TEST
+
+START_TEST(test_prefix_from_script_too_long)
+{
+    char script[HTTP_PREFIX_MAX + 32], path[HTTP_PREFIX_MAX + 32];
+    char out[HTTP_PREFIX_MAX];
+    /* A directory of HTTP_PREFIX_MAX - 1 bytes fits; one more does not. */
+    for (size_t dn = HTTP_PREFIX_MAX - 1; dn <= HTTP_PREFIX_MAX; dn++) {
+        script[0] = '/';
+        memset(script + 1, 'a', dn - 1);
+        strcpy(script + dn, "/index.fcgi");
+        memcpy(path, script, dn);
+        strcpy(path + dn, "/room");
+        int rc = http_prefix_from_script(script, "index.fcgi", path, out);
+        if (dn < HTTP_PREFIX_MAX) {
+            ck_assert_int_eq(rc, 0);
+            ck_assert_uint_eq(strlen(out), dn);
+        } else {
+            ck_assert_int_eq(rc, -1);
+            ck_assert_str_eq(out, "");
+        }
+    }
+}
+END_TEST
+
 Suite *make_http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -445,6 +518,8 @@ Suite *make_http_suite(void)
     tcase_add_test(req, test_path_max);
     tcase_add_loop_test(req, test_prefix_valid, 0, N_OF(prefix_cases));
     tcase_add_test(req, test_prefix_too_long);
+    tcase_add_test(req, test_prefix_from_script);
+    tcase_add_test(req, test_prefix_from_script_too_long);
     tcase_add_loop_test(req, test_path_strip_prefix, 0, N_OF(strip_cases));
     suite_add_tcase(s, req);
 
