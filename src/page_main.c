@@ -1,6 +1,8 @@
 /* page_main: the page responder. A FastCGI program (libfcgi) that lighttpd
  * starts with its listening socket on fd 0; each request is answered whole
- * by page_respond, so plain blocking libfcgi I/O is the right tool here. */
+ * by page_respond, so plain blocking libfcgi I/O is the right tool here.
+ * Started as a CGI program instead, it answers its one request from the
+ * environment and stdin, to stdout, with the same code. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
@@ -9,9 +11,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "buf.h"
+#include "cgi_request.h"
 #include "http.h"
 #include "page.h"
 #include "query.h"
@@ -24,30 +28,69 @@
 /* Opened at the first post; stays open for the life of the process. */
 static struct broker *room_broker;
 
-/* Writes the response; returns 0, or -1 when libfcgi reports an error. */
-static int page_write(FCGX_Request *req, const struct buf *out)
+/* One request, whichever way it came: libfcgi's FCGX_Request, or CGI's
+ * environment, stdin and stdout. */
+struct page_req {
+    FCGX_Request *fcgi;   /* NULL under CGI */
+};
+
+static const char *page_param(const struct page_req *req, const char *name)
 {
+    return req->fcgi ? FCGX_GetParam(name, req->fcgi->envp)
+                     : cgi_request_param(name);
+}
+
+/* Writes the response; returns 0, or -1 on a write error. */
+static int page_write(const struct page_req *req, const struct buf *out)
+{
+    const char *p = buf_head(out);
     size_t n = buf_pending(out);
-    if (n > (size_t)0x7fffffff)
-        return -1;
-    if (FCGX_PutStr(buf_head(out), (int)n, req->out) != (int)n)
-        return -1;
-    if (FCGX_FFlush(req->out) != 0 || FCGX_GetError(req->out) != 0)
-        return -1;
+    if (req->fcgi) {
+        if (n > (size_t)0x7fffffff)
+            return -1;
+        if (FCGX_PutStr(p, (int)n, req->fcgi->out) != (int)n)
+            return -1;
+        if (FCGX_FFlush(req->fcgi->out) != 0 ||
+            FCGX_GetError(req->fcgi->out) != 0)
+            return -1;
+        return 0;
+    }
+    while (n > 0) {
+        ssize_t w = write(STDOUT_FILENO, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
     return 0;
 }
 
 /* Reads the request body, at most max bytes. Returns its length, or -1 when
- * it is longer than max (the rest is left unread) or a read fails. */
-static long page_read_body(FCGX_Request *req, char *body, size_t max)
+ * it is longer than max or a read fails (CGI: the rest is drained). */
+static long page_read_body(const struct page_req *req, char *body, size_t max)
 {
-    const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+    const char *cl = page_param(req, "CONTENT_LENGTH");
+    if (!req->fcgi) {
+        struct buf b = BUF_INIT;
+        int too_large;
+        long n = -1;
+        if (cgi_request_read_body(STDIN_FILENO, cl, max, &b, &too_large) == 0 &&
+            !too_large) {
+            n = (long)buf_pending(&b);
+            memcpy(body, buf_head(&b), (size_t)n);
+            body[n] = '\0';
+        }
+        buf_free(&b);
+        return n;
+    }
     if (cl && strtoul(cl, NULL, 10) > max)
         return -1;
     size_t n = 0;
     for (;;) {
-        int got = FCGX_GetStr(body + n, (int)(max + 1 - n), req->in);
-        if (got < 0 || FCGX_GetError(req->in) != 0)
+        int got = FCGX_GetStr(body + n, (int)(max + 1 - n), req->fcgi->in);
+        if (got < 0 || FCGX_GetError(req->fcgi->in) != 0)
             return -1;
         if (got == 0)
             break;
@@ -95,7 +138,8 @@ static void room_reply_form(struct buf *out, int status, const char *error,
 
 /* POST /room/messages: validate, render the message once, publish it to
  * the room channel, answer with a fresh form (or the form and the error). */
-static int room_post(FCGX_Request *req, struct buf *out, enum http_method method)
+static int room_post(const struct page_req *req, struct buf *out,
+                     enum http_method method)
 {
     static char body[ROOM_BODY_MAX + 1];
     char text[ROOM_BODY_MAX + 1];
@@ -104,7 +148,7 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
                                 "method not allowed: post the form here");
         return 405;
     }
-    const char *type = FCGX_GetParam("CONTENT_TYPE", req->envp);
+    const char *type = page_param(req, "CONTENT_TYPE");
     if (!type || strncmp(type, "application/x-www-form-urlencoded", 33) != 0) {
         http_append_error(out, method, 415, "unsupported media type: send "
                           "application/x-www-form-urlencoded");
@@ -133,10 +177,15 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
     if (!room_broker) {
         const char *dir = getenv("SSELIGHT_DATA_DIR");
         char err[256];
-        room_broker = broker_open(getenv("SSELIGHT_BROKER"),
-                                  dir && *dir ? dir : "var", 0, err,
-                                  sizeof err);
-        if (!room_broker)
+        if (!req->fcgi && (!dir || !*dir))
+            /* Under CGI the working directory is the program's, inside the
+             * document root: a default data dir there could be downloaded. */
+            fprintf(stderr, "page: room: no data directory: set data_dir in "
+                    "sselight.conf (or SSELIGHT_DATA_DIR) to a directory "
+                    "outside the document root\n");
+        else if (!(room_broker = broker_open(getenv("SSELIGHT_BROKER"),
+                                             dir && *dir ? dir : "var", 0,
+                                             err, sizeof err)))
             fprintf(stderr, "page: room: %s\n", err);
     }
     char when[16];
@@ -170,13 +219,16 @@ static int room_post(FCGX_Request *req, struct buf *out, enum http_method method
 }
 
 /* The URL path the site is mounted under (SSELIGHT_PREFIX), "" for the
- * root. Checked once at start. */
+ * root. Checked once at start. NULL when SSELIGHT_PREFIX is unset: then
+ * each request's comes from its SCRIPT_NAME (http_prefix_from_script). */
 static const char *page_prefix = "";
 
-static void page_serve(FCGX_Request *req, struct buf *out)
+static void page_serve(const struct page_req *req, struct buf *out)
 {
-    const char *method_s = FCGX_GetParam("REQUEST_METHOD", req->envp);
-    const char *uri = FCGX_GetParam("REQUEST_URI", req->envp);
+    const char *method_s = page_param(req, "REQUEST_METHOD");
+    const char *uri = page_param(req, "REQUEST_URI");
+    char derived[HTTP_PREFIX_MAX] = "";
+    const char *prefix = page_prefix;
     enum http_method method = http_method_parse(method_s);
     char path[HTTP_PATH_MAX];
     int status;
@@ -186,14 +238,20 @@ static void page_serve(FCGX_Request *req, struct buf *out)
         http_append_error(out, method, 414, "request URI too long");
         status = 414;
     } else {
-        int have_path = http_path_from_uri(uri, path) == 0 &&
-                        http_path_strip_prefix(path, page_prefix) == 0;
+        int have_path = http_path_from_uri(uri, path) == 0;
+        if (have_path && !prefix) {
+            (void)http_prefix_from_script(page_param(req, "SCRIPT_NAME"),
+                                          cgi_request_program(), path,
+                                          derived);
+            prefix = derived;
+        }
+        have_path = have_path && http_path_strip_prefix(path, prefix) == 0;
         if (have_path && strcmp(path, ROOM_PATH) == 0)
             status = room_post(req, out, method);
         else
             status = page_respond(out, method, have_path ? path : NULL);
     }
-    page_prefix_urls(out, page_prefix);
+    page_prefix_urls(out, prefix ? prefix : "");
     if (status >= 400)
         fprintf(stderr, "page: %d for %s %s\n", status,
                 method_s ? method_s : "-", uri ? uri : "-");
@@ -202,24 +260,55 @@ static void page_serve(FCGX_Request *req, struct buf *out)
                 uri ? uri : "-");
 }
 
+/* CGI: start-up failed (the reason is logged): a 500 for the request. */
+static void page_cgi_fail(void)
+{
+    struct buf out = BUF_INIT;
+    http_append_error(&out, http_method_parse(getenv("REQUEST_METHOD")), 500,
+                      "sselight is not set up correctly: the reason is in "
+                      "the web server's error log");
+    struct page_req r = { .fcgi = NULL };
+    if (page_write(&r, &out) != 0)
+        fprintf(stderr, "page: writing the 500 answer: %s\n", strerror(errno));
+    buf_free(&out);
+}
+
+/* CGI: answers the one request. Returns the exit status. */
+static int page_serve_cgi(void)
+{
+    struct page_req r = { .fcgi = NULL };
+    struct buf out = BUF_INIT;
+    page_serve(&r, &out);
+    buf_free(&out);
+    broker_close(room_broker);
+    return 0;
+}
+
 int main(void)
 {
     /* lighttpd stops its backends with SIGTERM; if lighttpd itself dies
      * without doing so, follow it rather than linger. */
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
         fprintf(stderr, "page: prctl(PR_SET_PDEATHSIG): %s\n", strerror(errno));
-    if (FCGX_IsCGI()) {
-        fprintf(stderr, "page: this is a FastCGI program: start it from a "
-                        "FastCGI web server (see lighttpd.conf)\n");
+    int cgi = cgi_request_is_cgi();
+    if (!cgi && FCGX_IsCGI()) {
+        fprintf(stderr, "page: fd 0 is not a listening socket and "
+                        "GATEWAY_INTERFACE is not set: this is a FastCGI or "
+                        "CGI program, start it from a web server (see "
+                        "lighttpd.conf)\n");
         return 2;
     }
     const char *prefix = getenv("SSELIGHT_PREFIX");
     if (prefix && !http_prefix_valid(prefix)) {
         fprintf(stderr, "page: SSELIGHT_PREFIX must be empty or like "
                 "/apps/sse (no '/' at the end), not '%s'\n", prefix);
+        if (cgi)
+            page_cgi_fail();
         return 2;
     }
-    page_prefix = prefix ? prefix : "";
+    page_prefix = prefix;
+    if (cgi)
+        return page_serve_cgi();
     if (FCGX_Init() != 0) {
         fprintf(stderr, "page: FCGX_Init failed\n");
         return 1;
@@ -234,7 +323,8 @@ int main(void)
      * and accept returns -4) or a broken listening socket. */
     int rc;
     while ((rc = FCGX_Accept_r(&req)) >= 0) {
-        page_serve(&req, &out);
+        struct page_req r = { .fcgi = &req };
+        page_serve(&r, &out);
         FCGX_Finish_r(&req);
     }
     buf_free(&out);

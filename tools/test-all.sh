@@ -39,6 +39,7 @@ run_part unit 120 build/check_unit unit
 run_part unit-asan 300 build/check_unit_asan unit-asan
 run_part fuzz 120 tests/fuzz/run.sh --build 4
 run_part t_page 120 tests/integration/t_page.sh
+run_part t_page_cgi 120 tests/integration/t_page_cgi.sh
 run_part t_stream 180 tests/integration/t_stream.sh
 run_part t_stream_cgi 120 tests/integration/t_stream_cgi.sh
 run_part t_channels 180 tests/integration/t_channels.sh
@@ -56,6 +57,7 @@ run_part t_redis 180 tests/integration/t_redis.sh
 # fails the part.
 export SSELIGHT_CGI_DIR=$PWD/build/asan/cgi-bin TEST_VARIANT=asan
 run_part t_page-asan 120 tests/integration/t_page.sh
+run_part t_page_cgi-asan 120 tests/integration/t_page_cgi.sh
 run_part t_stream-asan 180 tests/integration/t_stream.sh
 run_part t_stream_cgi-asan 120 tests/integration/t_stream_cgi.sh
 run_part t_channels-asan 180 tests/integration/t_channels.sh
