@@ -16,6 +16,7 @@
 #include "broker.h"
 #include "buf.h"
 #include "cgi_request.h"
+#include "config.h"
 #include "http.h"
 #include "page.h"
 #include "query.h"
@@ -296,6 +297,13 @@ int main(void)
                         "GATEWAY_INTERFACE is not set: this is a FastCGI or "
                         "CGI program, start it from a web server (see "
                         "lighttpd.conf)\n");
+        return 2;
+    }
+    char conf[4096], conf_err[600];
+    if (config_load(NULL, conf, sizeof conf, conf_err, sizeof conf_err) != 0) {
+        fprintf(stderr, "page: %s\n", conf_err);
+        if (cgi)
+            page_cgi_fail();
         return 2;
     }
     const char *prefix = getenv("SSELIGHT_PREFIX");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "config.h"
 #include "query.h"
 #include "utf8.h"
 
@@ -21,7 +22,8 @@ static int pub_usage(void)
     fprintf(stderr,
             "usage: sselight-pub [-d DATA_DIR] [-e EVENT] [-k KEY] CHANNEL [DATA]\n"
             "  publishes DATA (or standard input) to CHANNEL; prints its id\n"
-            "  DATA_DIR: default $SSELIGHT_DATA_DIR, else ./var\n"
+            "  DATA_DIR: default $SSELIGHT_DATA_DIR, else data_dir in the\n"
+            "       settings file ($SSELIGHT_CONFIG), else ./var\n"
             "  EVENT: the SSE event name, default \"message\"\n"
             "  KEY: idempotency key; publishing the same KEY again stores\n"
             "       nothing and prints the first id\n");
@@ -54,6 +56,13 @@ static long pub_read_stdin(char *data)
 
 int main(int argc, char **argv)
 {
+    /* A cron job on a hosting account finds its settings the way the
+     * programs do: SSELIGHT_CONFIG=~/public_html/sse/sselight.conf. */
+    char conf[4096], conf_err[600];
+    if (config_load(NULL, conf, sizeof conf, conf_err, sizeof conf_err) != 0) {
+        fprintf(stderr, "sselight-pub: %s\n", conf_err);
+        return 2;
+    }
     const char *dir = getenv("SSELIGHT_DATA_DIR");
     const char *event = "message";
     const char *key = NULL;

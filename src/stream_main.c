@@ -19,6 +19,7 @@
 #include "cgi_cap.h"
 #include "cgi_conn.h"
 #include "cgi_request.h"
+#include "config.h"
 #include "fcgi_conn.h"
 #include "http.h"
 #include "loop.h"
@@ -269,6 +270,11 @@ int main(void)
     int cgi = cgi_request_is_cgi();
     if (!cgi && stream_main_check_listener() != 0)
         return 2;
+    char conf[4096], conf_err[600];
+    if (config_load(NULL, conf, sizeof conf, conf_err, sizeof conf_err) != 0) {
+        fprintf(stderr, "stream: %s\n", conf_err);
+        return stream_main_fail(cgi, 2);
+    }
 
     g_main.loop = loop_new();
     if (!g_main.loop) {

@@ -10,7 +10,8 @@
 # 1 s; the Redis broker between CGI processes; the cap on concurrent CGI
 # streams (503 + Retry-After, freed when a
 # stream ends, even by kill -9); SIGTERM ends a stream cleanly; bad
-# settings give a 500 and a log line; run neither as CGI nor FastCGI it
+# settings give a 500 and a log line; sselight.conf beside the program or
+# named by SSELIGHT_CONFIG (the environment wins, errors name file:line); run neither as CGI nor FastCGI it
 # says so. (t_shared_hosting runs the same programs under Apache.)
 source "$(dirname "$0")/../lib/harness.sh"
 
@@ -220,6 +221,36 @@ check "a bad setting: the client is not told the details" bash -c "! grep -q HEA
 env -u SSELIGHT_DATA_DIR REQUEST_METHOD=GET REQUEST_URI=/sse-stream "$STREAM" < /dev/null > "$TMP/nodata" 2>>"$LOG"
 expect_eq "no data dir under CGI: 500" 500 "$(status "$TMP/nodata")"
 check "no data dir under CGI: the log says to set data_dir" grep -q 'no data directory: set data_dir' "$LOG"
+# --- the settings file: beside the program, or named by SSELIGHT_CONFIG
+mkdir -p "$TMP/site" "$TMP/data2"
+cp "$STREAM" "$TMP/site/stream.fcgi"
+printf '# written by the test\ndata_dir = %s\nheartbeat_ms = 300\n' "$TMP/data2" > "$TMP/site/sselight.conf"
+env -u SSELIGHT_DATA_DIR -u SSELIGHT_HEARTBEAT_MS REQUEST_METHOD=POST REQUEST_URI=/events/conf \
+    CONTENT_LENGTH=4 "$TMP/site/stream.fcgi" < <(printf 'conf') > "$TMP/conf-pub" 2>>"$LOG"
+expect_eq "sselight.conf beside the program: its data_dir is used" 200 "$(status "$TMP/conf-pub")"
+check "... the broker is in that data_dir" test -f "$TMP/data2/broker.db"
+env -u SSELIGHT_DATA_DIR -u SSELIGHT_HEARTBEAT_MS REQUEST_METHOD=GET REQUEST_URI=/events/conf \
+    timeout 1 "$TMP/site/stream.fcgi" < /dev/null > "$TMP/conf-sub" 2>>"$LOG"
+n=$(grep -c '^: heartbeat' "$TMP/conf-sub")
+check "... and its heartbeat_ms (300 ms: 2 or more heartbeats in 1 s, got $n)" test "$n" -ge 2
+env -u SSELIGHT_HEARTBEAT_MS REQUEST_METHOD=GET REQUEST_URI=/events/conf SSELIGHT_DATA_DIR="$TMP/data2" \
+    SSELIGHT_HEARTBEAT_MS=5000 timeout 1 "$TMP/site/stream.fcgi" < /dev/null > "$TMP/conf-env" 2>>"$LOG"
+expect_eq "the environment wins over the file (heartbeat 5000 ms: none in 1 s)" 0 "$(grep -c '^: heartbeat' "$TMP/conf-env")"
+pid_pub=$(env -u SSELIGHT_DATA_DIR SSELIGHT_CONFIG="$TMP/site/sselight.conf" "$ROOT/cgi-bin/sselight-pub" conf "from cron" 2>>"$LOG")
+env -u SSELIGHT_DATA_DIR -u SSELIGHT_HEARTBEAT_MS REQUEST_METHOD=GET REQUEST_URI="/events/conf?history=5" \
+    timeout 1 "$TMP/site/stream.fcgi" < /dev/null > "$TMP/conf-hist" 2>>"$LOG"
+check "sselight-pub with SSELIGHT_CONFIG publishes into that data_dir (id $pid_pub)" \
+    grep -q "^id: ${pid_pub:-none}\$" "$TMP/conf-hist"
+printf 'data_dir = %s\n\nheartbeat = 300\n' "$TMP/data2" > "$TMP/other.conf"
+env -u SSELIGHT_DATA_DIR REQUEST_METHOD=GET REQUEST_URI=/sse-stream SSELIGHT_CONFIG="$TMP/other.conf" \
+    "$TMP/site/stream.fcgi" < /dev/null > "$TMP/conf-bad" 2>>"$LOG"
+expect_eq "SSELIGHT_CONFIG with an unknown key: 500" 500 "$(status "$TMP/conf-bad")"
+check "... the log names the file and line" grep -qF "$TMP/other.conf:3: unknown setting 'heartbeat'" "$LOG"
+env REQUEST_METHOD=GET REQUEST_URI=/sse-stream SSELIGHT_CONFIG="$TMP/missing.conf" \
+    "$STREAM" < /dev/null > "$TMP/conf-missing" 2>>"$LOG"
+expect_eq "SSELIGHT_CONFIG naming a missing file: 500" 500 "$(status "$TMP/conf-missing")"
+check "... the log names it" grep -qF "$TMP/missing.conf: No such file or directory" "$LOG"
+
 env -u GATEWAY_INTERFACE "$STREAM" < /dev/null > "$TMP/hand" 2> "$TMP/hand.err"
 expect_eq "run by hand (not CGI, not FastCGI): exit status 2" 2 "$?"
 check "run by hand: says it is a FastCGI or CGI program" grep -q 'FastCGI or CGI program' "$TMP/hand.err"

@@ -25,5 +25,6 @@ Suite *make_redis_url_suite(void);
 Suite *make_notify_suite(void);
 Suite *make_cgi_request_suite(void);
 Suite *make_cgi_cap_suite(void);
+Suite *make_config_suite(void);
 
 #endif
