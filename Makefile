@@ -34,7 +34,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench bench-redis bench-pubsub soak clean install uninstall
+.PHONY: all build run test bench bench-redis bench-pubsub soak clean install uninstall install-shared
 .DELETE_ON_ERROR:
 
 all: build
@@ -188,6 +188,13 @@ uninstall:
 	-[ ! -d $(DESTDIR)$(SHAREDIR) ] || find $(DESTDIR)$(SHAREDIR) -depth -type d -empty -delete
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null; true
 
-include tests/fuzz/fuzz.mk
+# make install-shared TO=DIR DATA=DIR: into a hosting account's web space,
+# as its user, with no root (see README, Shared hosting). Uses what make
+# build made, here or on another machine with the same Debian release:
+# it compiles nothing and needs no network.
+install-shared:
+	@tools/install-shared.sh "$(TO)" "$(DATA)"
+
+-include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(OBJ)/*.d $(ASAN)/*.d)

@@ -17,11 +17,18 @@
 #                                  responder within heartbeat + 2 s (/stats)
 #
 # Optional variables:
+#   DEPLOY_PUBLISH_AUTH  a header for the publishes ("Authorization: Bearer
+#                 TOKEN") where a publish token is set
 #   DEPLOY_LABEL  put before every check's description (e.g. "nginx /apps/sse"),
 #                 so two runs in one test are told apart
 #   DEPLOY_OUT    where the checks write their files (default $OUT_DIR/deploy)
 # Each check is bounded in time (every curl has --max-time); none needs
 # anything but bash, curl, awk, grep and sed.
+
+# DEPLOY_PUBLISH_AUTH: a header line for publishes, such as
+# "Authorization: Bearer TOKEN", where a publish token is set.
+_deploy_auth=()
+_deploy_auth_set() { _deploy_auth=(); [ -n "${DEPLOY_PUBLISH_AUTH:-}" ] && _deploy_auth=(-H "$DEPLOY_PUBLISH_AUTH"); return 0; }
 
 # _deploy_desc TEXT: TEXT with the label in front.
 _deploy_desc() { echo "${DEPLOY_LABEL:+$DEPLOY_LABEL: }$1"; }
@@ -154,6 +161,7 @@ deploy_check_example1() {
 
 deploy_check_pubsub() {
     local d ch pid id i ids code
+    _deploy_auth_set
     d=$(_deploy_dir)
     ch="deploy-ps-$$-$RANDOM"
     rm -f "$d/ps.sub" "$d/ps.resume"
@@ -165,8 +173,8 @@ deploy_check_pubsub() {
         _deploy_wait_for "$d/ps.sub" '^retry: ' 3
     ids=""
     for i in 1 2 3; do
-        code=$(curl -s --max-time 5 -o "$d/ps.pub" -w '%{http_code}' --data-binary "deploy event $i" \
-            "$BASE_URL/events/$ch?event=deploy")
+        code=$(curl -s --max-time 5 -o "$d/ps.pub" -w '%{http_code}' "${_deploy_auth[@]}" \
+            --data-binary "deploy event $i" "$BASE_URL/events/$ch?event=deploy")
         id=$(cat "$d/ps.pub")
         if [ "$code" != 200 ]; then
             _deploy_fail "publish $i from loopback is 200" "got $code: $(head -c 200 "$d/ps.pub")"
@@ -211,6 +219,7 @@ deploy_check_pubsub() {
 # SSELIGHT_HEARTBEAT_MS well below IDLE_S, the server's read/idle timeout.
 deploy_check_heartbeat() {
     local idle=$1 d ch pid id beats maxgap hold
+    _deploy_auth_set
     d=$(_deploy_dir)
     ch="deploy-hb-$$-$RANDOM"
     hold=$(awk -v i="$idle" 'BEGIN { printf "%.1f", 2 * i + 0.5 }')
@@ -230,7 +239,7 @@ deploy_check_heartbeat() {
     maxgap=$(awk 'NR>1 { g = $1 - p; if (g > m) m = g } { p = $1 } END { printf "%.2f", m }' "$d/hb.timed")
     _deploy_check "... never quiet as long as the idle timeout (longest gap $maxgap s)" \
         awk -v g="$maxgap" -v i="$idle" 'BEGIN { exit !(g < i) }'
-    id=$(curl -s --max-time 5 --data-binary "after the quiet" "$BASE_URL/events/$ch")
+    id=$(curl -s --max-time 5 "${_deploy_auth[@]}" --data-binary "after the quiet" "$BASE_URL/events/$ch")
     _deploy_check "a publish after the quiet time reaches the subscriber (id ${id:-none})" \
         _deploy_wait_for "$d/hb.timed" "^[0-9.]* id: ${id:-none}\$" 3
     _deploy_stop_curl "$pid"
