@@ -51,6 +51,7 @@ run_part t_deploy_lighttpd_cgi 120 tests/integration/t_deploy_lighttpd_cgi.sh
 run_part t_install 60 tests/integration/t_install.sh
 run_part t_deploy_nginx 120 tests/integration/t_deploy_nginx.sh
 run_part t_deploy_apache 180 tests/integration/t_deploy_apache.sh
+run_part t_shared_hosting 240 tests/integration/t_shared_hosting.sh
 run_part t_redis 180 tests/integration/t_redis.sh
 # Both responders again, built with AddressSanitizer and UBSan; any
 # sanitizer report in lighttpd's log (where the responders' stderr goes)
