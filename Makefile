@@ -166,7 +166,8 @@ SHAREDIR := $(PREFIX)/share/sselight
 DOCDIR   := $(PREFIX)/share/doc/sselight
 INSTALL_FILES = $(LIBDIR)/stream.fcgi $(LIBDIR)/index.fcgi \
     $(PREFIX)/bin/sselight-pub $(PREFIX)/bin/sselight-token \
-    $(SHAREDIR)/www/assets/style.css $(VENDOR:www/%=$(SHAREDIR)/www/%) \
+    $(SHAREDIR)/www/assets/style.css $(SHAREDIR)/www/assets/sse-resume.js \
+    $(VENDOR:www/%=$(SHAREDIR)/www/%) \
     $(patsubst deploy/%,$(SHAREDIR)/%,$(wildcard deploy/*/*)) \
     $(DOCDIR)/README.md $(DOCDIR)/SECURITY.md
 
@@ -175,6 +176,7 @@ install: build
 	install -m 755 cgi-bin/stream.fcgi cgi-bin/index.fcgi $(DESTDIR)$(LIBDIR)/
 	install -m 755 cgi-bin/sselight-pub cgi-bin/sselight-token $(DESTDIR)$(PREFIX)/bin/
 	install -D -m 644 www/assets/style.css $(DESTDIR)$(SHAREDIR)/www/assets/style.css
+	install -D -m 644 www/assets/sse-resume.js $(DESTDIR)$(SHAREDIR)/www/assets/sse-resume.js
 	for f in $(VENDOR); do install -D -m 644 $$f $(DESTDIR)$(SHAREDIR)/$$f || exit 1; done
 	for f in $(wildcard deploy/*/*); do \
 	    t=$(DESTDIR)$(SHAREDIR)/$${f#deploy/}; install -D -m 644 $$f $$t || exit 1; \

@@ -22,6 +22,9 @@ static const char page_head_start[] =
 static const char page_head_assets[] =
     "<link rel=\"stylesheet\" href=\"/assets/style.css\">\n"
     "<script src=\"/vendor/htmx.min.js\"></script>\n"
+    /* Before the extension, which then uses its htmx.createEventSource:
+     * pages resume by event id after the extension reconnects. */
+    "<script src=\"/assets/sse-resume.js\"></script>\n"
     "<script src=\"/vendor/sse.min.js\"></script>\n";
 
 /* htmx settings every page carries, so it runs under the pages' Content-

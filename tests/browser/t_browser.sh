@@ -1,8 +1,9 @@
 #!/bin/bash
 # The browser test: starts the real lighttpd (tests/lib/harness.sh), runs
 # tests/browser/example1.mjs, tests/browser/examples.mjs and
-# tests/browser/hostile.mjs in headless Debian chromium against it, and
-# counts their ok / not ok lines.
+# tests/browser/hostile.mjs in headless Debian chromium against it, then
+# tests/browser/resume.mjs against one with a room cap of 1, and counts
+# their ok / not ok lines.
 source "$(dirname "$0")/../lib/harness.sh"
 
 server_start || { fail "lighttpd starts with lighttpd.conf"; harness_finish; exit 1; }
@@ -29,4 +30,12 @@ for page in example2 trigger close dashboard room; do
 done
 run_mjs hostile 100
 check "lighttpd and both responders stop on SIGTERM" server_stop
+
+# The room page after the extension reconnects by itself: a server whose
+# room channel takes one subscriber, the page's stream cut by killing the
+# stream responder (lighttpd starts it again).
+SSELIGHT_MAX_CHANNEL_SUBSCRIBERS=1 server_start || fail "lighttpd starts with a channel cap of 1"
+RESUME_DROP="pgrep -s $SERVER_PID -x stream.fcgi | xargs -r kill -KILL" RESUME_BLOCKERS=1 \
+    run_mjs resume 100
+check "lighttpd and both responders stop on SIGTERM (resume)" server_stop
 harness_finish

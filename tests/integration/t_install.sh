@@ -13,7 +13,8 @@ R=$DEST$P
 for f in lib/sselight/stream.fcgi lib/sselight/index.fcgi bin/sselight-pub bin/sselight-token; do
     expect_eq "$f is installed, mode 755" 755 "$(stat -c %a "$R/$f" 2>/dev/null)"
 done
-for f in share/sselight/www/assets/style.css share/sselight/www/vendor/htmx.min.js \
+for f in share/sselight/www/assets/style.css share/sselight/www/assets/sse-resume.js \
+         share/sselight/www/vendor/htmx.min.js \
          share/sselight/www/vendor/sse.min.js share/sselight/lighttpd/sselight.conf \
          share/doc/sselight/README.md share/doc/sselight/SECURITY.md; do
     expect_eq "$f is installed, mode 644" 644 "$(stat -c %a "$R/$f" 2>/dev/null)"

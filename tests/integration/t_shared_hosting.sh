@@ -20,7 +20,8 @@
 # within heartbeat + 1 s), and: the settings file, the data dir and
 # .htaccess cannot be downloaded, the stream cap gives 503 with
 # Retry-After, the programs run as the user under suexec, and no process of
-# the user is left once Apache stops.
+# the user is left once Apache stops. Under suexec also Chromium: Example 1
+# and the room page resuming by id after a 503 (tests/browser/resume.mjs).
 #
 # T_SHARED_ONLY=suexec|cgid|fcgid runs one host. T_SHARED_BREAK=htaccess
 # installs an .htaccess without the stream rules (the checks must fail).
@@ -223,6 +224,19 @@ run_variant() {
     expect_eq "$DEPLOY_LABEL: stream $((CAP + 1)) past max_cgi_streams = $CAP is 503" 503 "$code"
     check "$DEPLOY_LABEL: ... with Retry-After" grep -qi '^Retry-After:' "$OUT_DIR/cap.head"
     for p in $pids; do _deploy_stop_curl "$p"; done
+
+    if [ "$v" = suexec ]; then
+        # The browser under /~USER/sse: Example 1, and the room page that
+        # resumes by id after being refused at the stream cap.
+        BASE_URL=$BASE_URL TEST_OUT=$OUT_DIR/browser timeout 60 node "$ROOT/tests/browser/example1.mjs" \
+            > "$OUT_DIR/example1.txt" 2>&1
+        expect_eq "$DEPLOY_LABEL: Chromium runs Example 1 (example1.mjs)" 0 "$?"
+        sed 's/^/#   /' "$OUT_DIR/example1.txt" | grep -v '^#   ok' | tail -n 5
+        RESUME_DROP="pkill -KILL -x stream.fcgi -u $TUSER" RESUME_BLOCKERS=$CAP BASE_URL=$BASE_URL \
+            TEST_OUT=$OUT_DIR/browser timeout 100 node "$ROOT/tests/browser/resume.mjs" > "$OUT_DIR/resume.txt" 2>&1
+        expect_eq "$DEPLOY_LABEL: the room resumes by id after a 503 at the cap, nothing twice (resume.mjs)" 0 "$?"
+        sed 's/^/#   /' "$OUT_DIR/resume.txt" | grep -v '^#   ok' | tail -n 6
+    fi
 
     apache_stop
     left=$(wait_gone "$(awk -v h="$HB_MS" 'BEGIN { print h / 1000 + 2 }')" $(user_streams "$owner") $(pgrep -u "$TUSER" 2>/dev/null))

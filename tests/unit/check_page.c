@@ -54,8 +54,11 @@ START_TEST(test_index_get)
                            "sse-swap=\"EventName\" "
                            "hx-swap=\"beforeend show:bottom\" "
                            "id=\"sse-content\"") != NULL);
-    ck_assert(strstr(body, "<script src=\"/vendor/htmx.min.js\"></script>"));
-    ck_assert(strstr(body, "<script src=\"/vendor/sse.min.js\"></script>"));
+    /* sse-resume.js between htmx and its extension (it must define
+     * htmx.createEventSource before the extension looks for one). */
+    ck_assert(strstr(body, "<script src=\"/vendor/htmx.min.js\"></script>\n"
+                           "<script src=\"/assets/sse-resume.js\"></script>\n"
+                           "<script src=\"/vendor/sse.min.js\"></script>\n"));
     ck_assert(strstr(body, "Intro SSE Example") != NULL);
     ck_assert(strstr(body, "</html>") != NULL);
     /* No CDN, no absolute URLs at all: the page works offline. */
@@ -280,9 +283,12 @@ START_TEST(test_route_get)
     }
     ck_assert(starts_with(body, "<!DOCTYPE html>\n<html lang=\"en\">\n"));
     ck_assert(strstr(body, "<meta charset=\"utf-8\">") != NULL);
-    ck_assert_uint_eq(count_of(body, "<script"), 2);
-    ck_assert(strstr(body, "<script src=\"/vendor/htmx.min.js\"></script>"));
-    ck_assert(strstr(body, "<script src=\"/vendor/sse.min.js\"></script>"));
+    ck_assert_uint_eq(count_of(body, "<script"), 3);
+    /* sse-resume.js between htmx and its extension (it must define
+     * htmx.createEventSource before the extension looks for one). */
+    ck_assert(strstr(body, "<script src=\"/vendor/htmx.min.js\"></script>\n"
+                           "<script src=\"/assets/sse-resume.js\"></script>\n"
+                           "<script src=\"/vendor/sse.min.js\"></script>\n"));
     ck_assert(strstr(body, "<link rel=\"stylesheet\" href=\"/assets/style.css\">"));
     ck_assert_uint_eq(count_of(body, "<title>"), 1);
     ck_assert_uint_eq(count_of(body, "<h1>"), 1);
