@@ -208,9 +208,12 @@ async function testNav() {
     sse: !!(window.htmx && typeof window.htmx.createEventSource === 'function'),
     scripts: Array.from(document.scripts).map((x) => x.getAttribute('src')),
   }));
-  s.check('htmx 2.0.x and its sse extension are loaded, from our origin only',
+  // sse-resume.js sits between the two: it must set htmx.createEventSource
+  // before the extension would set its own.
+  s.check('htmx 2.0.x, sse-resume.js and the sse extension are loaded in that order, from our origin only',
     !!info.htmx && info.htmx.startsWith('2.0.') && info.sse &&
-      JSON.stringify(info.scripts) === JSON.stringify(['/vendor/htmx.min.js', '/vendor/sse.min.js']),
+      JSON.stringify(info.scripts) ===
+        JSON.stringify(['/vendor/htmx.min.js', '/assets/sse-resume.js', '/vendor/sse.min.js']),
     JSON.stringify(info));
 }
 
