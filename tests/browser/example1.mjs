@@ -153,13 +153,16 @@ async function main() {
     const info = await page.evaluate(() => ({
       htmx: typeof window.htmx !== 'undefined',
       version: window.htmx ? String(window.htmx.version) : null,
-      // the sse extension's init() installs htmx.createEventSource
-      sseExt: !!(window.htmx && typeof window.htmx.createEventSource === 'function'),
+      // htmx.createEventSource comes from sse-resume.js (or, without it,
+      // the extension's init()), so also ask whether sse.min.js was
+      // fetched; htmx:sseOpen below shows the extension really runs.
+      sseExt: !!(window.htmx && typeof window.htmx.createEventSource === 'function') &&
+        performance.getEntriesByType('resource').some((e) => e.name.endsWith('/vendor/sse.min.js')),
     }));
     check('htmx loaded', info.htmx, 'window.htmx is undefined (is /vendor/htmx.min.js served?)');
     check('htmx version is 2.0.x', !!info.version && info.version.startsWith('2.0.'), `htmx.version=${info.version}`);
     check('htmx sse extension loaded', info.sseExt,
-      'htmx.createEventSource missing (is /vendor/sse.min.js served?)');
+      'htmx.createEventSource missing or /vendor/sse.min.js not fetched');
 
     if (info.htmx && info.sseExt) {
       const opened = await page.waitForFunction(
