@@ -34,4 +34,20 @@ const char *cgi_request_program(void);
 int cgi_request_read_body(int fd, const char *content_length, size_t max,
                           struct buf *body, int *too_large);
 
+/* Writes the n bytes at p to fd, blocking, all of them (EINTR retried).
+ * Returns 0, or -1 with errno (EIO when write() took nothing). */
+int cgi_request_write_all(int fd, const void *p, size_t n);
+
+/* What a CGI request is answered when the program cannot start (a bad
+ * setting): the reason goes to the log, never to the client. */
+#define CGI_REQUEST_SETUP_ERROR \
+    "sselight is not set up correctly: the reason is in the web server's " \
+    "error log"
+
+/* The log line's reason when a CGI program has no data directory: its
+ * working directory is inside the document root, so there is no default. */
+#define CGI_REQUEST_NO_DATA_DIR \
+    "no data directory: set data_dir in sselight.conf (or SSELIGHT_DATA_DIR) " \
+    "to a directory outside the document root"
+
 #endif

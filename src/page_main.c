@@ -56,16 +56,7 @@ static int page_write(const struct page_req *req, const struct buf *out)
             return -1;
         return 0;
     }
-    while (n > 0) {
-        ssize_t w = write(STDOUT_FILENO, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return cgi_request_write_all(STDOUT_FILENO, p, n);
 }
 
 /* Reads the request body, at most max bytes. Returns its length, or -1 when
@@ -181,9 +172,7 @@ static int room_post(const struct page_req *req, struct buf *out,
         if (!req->fcgi && (!dir || !*dir))
             /* Under CGI the working directory is the program's, inside the
              * document root: a default data dir there could be downloaded. */
-            fprintf(stderr, "page: room: no data directory: set data_dir in "
-                    "sselight.conf (or SSELIGHT_DATA_DIR) to a directory "
-                    "outside the document root\n");
+            fprintf(stderr, "page: room: %s\n", CGI_REQUEST_NO_DATA_DIR);
         else if (!(room_broker = broker_open(getenv("SSELIGHT_BROKER"),
                                              dir && *dir ? dir : "var", 0,
                                              err, sizeof err)))
@@ -266,8 +255,7 @@ static void page_cgi_fail(void)
 {
     struct buf out = BUF_INIT;
     http_append_error(&out, http_method_parse(getenv("REQUEST_METHOD")), 500,
-                      "sselight is not set up correctly: the reason is in "
-                      "the web server's error log");
+                      CGI_REQUEST_SETUP_ERROR);
     struct page_req r = { .fcgi = NULL };
     if (page_write(&r, &out) != 0)
         fprintf(stderr, "page: writing the 500 answer: %s\n", strerror(errno));

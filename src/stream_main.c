@@ -156,20 +156,10 @@ static void stream_main_cgi_answer(int status, const char *text)
     struct buf out = BUF_INIT;
     http_append_error(&out, http_method_parse(getenv("REQUEST_METHOD")),
                       status, text);
-    const char *p = buf_head(&out);
-    size_t left = buf_pending(&out);
-    while (left > 0) {
-        ssize_t n = write(STDOUT_FILENO, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            fprintf(stderr, "stream: writing the %d answer: %s\n", status,
-                    n < 0 ? strerror(errno) : "nothing written");
-            break;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
+    if (cgi_request_write_all(STDOUT_FILENO, buf_head(&out),
+                              buf_pending(&out)) != 0)
+        fprintf(stderr, "stream: writing the %d answer: %s\n", status,
+                strerror(errno));
     buf_free(&out);
 }
 
@@ -178,8 +168,7 @@ static void stream_main_cgi_answer(int status, const char *text)
 static int stream_main_fail(int cgi, int status)
 {
     if (cgi)
-        stream_main_cgi_answer(500, "sselight is not set up correctly: the "
-                               "reason is in the web server's error log");
+        stream_main_cgi_answer(500, CGI_REQUEST_SETUP_ERROR);
     return status;
 }
 
@@ -307,9 +296,7 @@ int main(void)
     if (cgi && (!data_dir || !*data_dir)) {
         /* Under CGI the working directory is the program's, inside the
          * document root: a default there could be downloaded. */
-        fprintf(stderr, "stream: no data directory: set data_dir in "
-                "sselight.conf (or SSELIGHT_DATA_DIR) to a directory outside "
-                "the document root\n");
+        fprintf(stderr, "stream: %s\n", CGI_REQUEST_NO_DATA_DIR);
         return stream_main_fail(cgi, 2);
     }
     struct stream_events_config events = {

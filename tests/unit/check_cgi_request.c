@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cgi_request.h"
@@ -202,6 +204,46 @@ START_TEST(test_program_name)
 }
 END_TEST
 
+START_TEST(test_write_all)
+{
+    /* More than a pipe holds at once, read by a child: every byte arrives. */
+    static char data[200000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)('a' + i % 26);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[1]);
+        size_t got = 0, bad = 0;
+        char chunk[4096];
+        ssize_t n;
+        while ((n = read(fds[0], chunk, sizeof chunk)) > 0) {
+            for (ssize_t k = 0; k < n; k++)
+                bad += chunk[k] != (char)('a' + (got + (size_t)k) % 26);
+            got += (size_t)n;
+        }
+        _exit(got == sizeof data && bad == 0 ? 0 : 1);
+    }
+    ck_assert_int_eq(close(fds[0]), 0);
+    ck_assert_int_eq(cgi_request_write_all(fds[1], data, sizeof data), 0);
+    ck_assert_int_eq(close(fds[1]), 0);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* A reader that is gone: EPIPE (SIGPIPE ignored here). */
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(close(fds[0]), 0);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    errno = 0;
+    ck_assert_int_eq(cgi_request_write_all(fds[1], "x", 1), -1);
+    ck_assert_int_eq(errno, EPIPE);
+    signal(SIGPIPE, old);
+    ck_assert_int_eq(close(fds[1]), 0);
+}
+END_TEST
+
 Suite *make_cgi_request_suite(void)
 {
     Suite *s = suite_create("cgi_request");
@@ -214,6 +256,7 @@ Suite *make_cgi_request_suite(void)
     tcase_add_test(tc, test_body_bad_length);
     tcase_add_test(tc, test_body_to_eof);
     tcase_add_test(tc, test_program_name);
+    tcase_add_test(tc, test_write_all);
     suite_add_tcase(s, tc);
     return s;
 }
