@@ -24,7 +24,8 @@
 # and the room page resuming by id after a 503 (tests/browser/resume.mjs).
 #
 # T_SHARED_ONLY=suexec|cgid|fcgid runs one host. T_SHARED_BREAK=htaccess
-# installs an .htaccess without the stream rules (the checks must fail).
+# installs an .htaccess without the stream rules, T_SHARED_BREAK=listing
+# one that lets Apache list assets/ and vendor/ (the checks must fail).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$ROOT/tests/lib/deploy_checks.sh"
 
@@ -94,9 +95,10 @@ check "installing again keeps sselight.conf and its token" \
     bash -c "grep -q 'keeping' '$OUT_DIR/install2.out' && grep -q 'publish_token = $TOKEN' '$SITE/sselight.conf'"
 # The test's settings: 1 s heartbeats, a cap of 3 streams.
 printf 'heartbeat_ms = %s\nmax_cgi_streams = %s\n' "$HB_MS" "$CAP" | as_user tee -a "$SITE/sselight.conf" > /dev/null
-if [ "${T_SHARED_BREAK:-}" = htaccess ]; then
-    sed -i '/stream\.fcgi \[L\]/d' "$SITE/.htaccess"
-fi
+case "${T_SHARED_BREAK:-}" in
+    htaccess) sed -i '/stream\.fcgi \[L\]/d' "$SITE/.htaccess" ;;
+    listing) sed -i '/^RewriteRule ^(assets|vendor).?\$ - \[F,END\]$/d' "$SITE/.htaccess" ;;
+esac
 
 # apache_start VARIANT: a private Apache for one host kind.
 apache_start() {
@@ -104,7 +106,7 @@ apache_start() {
     mkdir -p "$dir/logs" "$dir/fcgid"
     chown www-data "$dir/fcgid"
     PORT=$(free_port)
-    mods="mpm_event authz_core authz_host mime dir alias env setenvif rewrite userdir cgid"
+    mods="mpm_event authz_core authz_host mime dir autoindex alias env setenvif rewrite userdir cgid"
     case "$v" in
         suexec) mods="$mods suexec" ;;
         fcgid) mods="$mods fcgid" ;;
@@ -133,9 +135,15 @@ apache_start() {
             echo "UserDir public_html"
             echo "UserDir disabled root"
         fi
+        # A host that lists directories. The fcgid host allows the least
+        # the .htaccess needs: Options=ExecCGI.
         echo "<Directory /home/*/public_html>"
-        echo "    AllowOverride FileInfo Options"
-        echo "    Options SymLinksIfOwnerMatch"
+        if [ "$v" = fcgid ]; then
+            echo "    AllowOverride FileInfo Options=ExecCGI"
+        else
+            echo "    AllowOverride FileInfo Options"
+        fi
+        echo "    Options SymLinksIfOwnerMatch Indexes"
         echo "    Require all granted"
         echo "</Directory>"
         echo "DirectoryIndex index.html"
@@ -202,6 +210,15 @@ run_variant() {
         else
             case "$code" in 403|404) pass "$DEPLOY_LABEL: /$path is refused ($code)" ;;
                 *) fail "$DEPLOY_LABEL: /$path is refused" "$code" ;; esac
+        fi
+    done
+    for path in assets/ vendor/ assets vendor; do
+        code=$(curl -s -o "$OUT_DIR/listing" -w '%{http_code}' --max-time 5 "$BASE_URL/$path")
+        if grep -q 'Index of' "$OUT_DIR/listing"; then
+            fail "$DEPLOY_LABEL: /$path is not listed" "$code, a listing"
+        else
+            case "$code" in 301|403|404) pass "$DEPLOY_LABEL: /$path is not listed ($code)" ;;
+                *) fail "$DEPLOY_LABEL: /$path is not listed" "$code" ;; esac
         fi
     done
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/~$TUSER/sselight-data/broker.db")
