@@ -25,18 +25,32 @@ for f in cgi-bin/index.fcgi cgi-bin/stream.fcgi www/assets/style.css \
     [ -f "$f" ] || fail "$f is missing: run 'make build' first (here, or on a machine with the same Debian release, then copy the tree)"
 done
 
-# Absolute paths, whether or not they exist yet.
+# A leading ~/ (sh does not expand it in TO=~/...).
+case "$to" in "~/"*) to=$HOME/${to#"~/"} ;; esac
+case "$data" in "~/"*) data=$HOME/${data#"~/"} ;; esac
+
+# Absolute paths, whether or not they exist yet: as written (to_s) and with
+# symbolic links resolved.
+to_s=$(realpath -m -s -- "$to")
 to=$(realpath -m -- "$to")
 data=$(realpath -m -- "$data")
 
-# The web space that holds TO: the nearest enclosing public_html, else TO
-# itself. DATA may be neither inside it nor inside TO, or the broker could
-# be downloaded.
+# The web space that holds TO: the nearest enclosing public_html, looked
+# for both as written and resolved (~/public_html may be a link to the
+# real document root), else TO itself. DATA may be neither inside it nor
+# inside TO, or the broker could be downloaded.
 docroot=$to
-d=$to
-while [ "$d" != / ]; do
-    if [ "$(basename "$d")" = public_html ]; then docroot=$d; break; fi
-    d=$(dirname "$d")
+userdir=""
+for p in "$to_s" "$to"; do
+    d=$p
+    while [ "$d" != / ]; do
+        if [ "$(basename "$d")" = public_html ]; then
+            docroot=$(realpath -m -- "$d")
+            userdir=1
+            break 2
+        fi
+        d=$(dirname "$d")
+    done
 done
 case "$data/" in
     "$docroot"/*|"$to"/*) fail "DATA=$data is inside the web space ($docroot): anyone could download the broker. Pick a directory outside it, e.g. $HOME/sselight-data" ;;
@@ -93,11 +107,12 @@ done
 
 # The URL: /~USER/PATH for a directory under ~/public_html.
 user=$(id -un)
+rel=""
 case "$to" in
     "$docroot") rel="" ;;
     "$docroot"/*) rel=${to#"$docroot"/}/ ;;
 esac
-if [ "$(basename "$docroot")" = public_html ]; then
+if [ -n "$userdir" ]; then
     url="http://HOST/~$user/$rel"
 else
     url="http://HOST/ (the URL of $to)"

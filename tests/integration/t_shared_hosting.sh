@@ -89,6 +89,14 @@ as_user make -s -C "$SRC" install-shared TO="$SITE" DATA="$SITE/data" > "$OUT_DI
 expect_eq "a DATA inside the web space is refused" 1 "$(grep -c 'inside the web space' "$OUT_DIR/install-bad.out")"
 as_user make -s -C "$SRC" install-shared TO="$SITE" DATA="$HOMEDIR/public_html/data" > /dev/null 2>&1
 expect_eq "a DATA elsewhere in public_html is refused too" 2 "$?"
+# A public_html that is a link to the real document root: a DATA given
+# through the real path is inside the web space all the same.
+as_user mkdir -p "$HOMEDIR/alt/real"
+as_user ln -s real "$HOMEDIR/alt/public_html"
+as_user make -s -C "$SRC" install-shared TO="$HOMEDIR/alt/public_html/sse" DATA="$HOMEDIR/alt/real/data" > /dev/null 2>&1
+expect_eq "a DATA in the real directory behind a linked public_html is refused" 2 "$?"
+check "... and not created" test ! -e "$HOMEDIR/alt/real/data"
+as_user rm -rf "$HOMEDIR/alt"
 check "a refused install leaves no data dir in the web space" test ! -e "$SITE/data" -a ! -e "$HOMEDIR/public_html/data"
 as_user make -s -C "$SRC" install-shared TO="$SITE" DATA="$DATA" > "$OUT_DIR/install2.out" 2>&1
 check "installing again keeps sselight.conf and its token" \
