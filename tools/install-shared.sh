@@ -117,13 +117,16 @@ if [ -n "$userdir" ]; then
 else
     url="http://HOST/ (the URL of $to)"
 fi
+# sselight-pub stays in the build tree (nothing in the web space needs it).
+pub=$(pwd)/cgi-bin/sselight-pub
+[ -x "$pub" ] || pub="sselight-pub (from make build: $(pwd)/cgi-bin/, missing here)"
 cat <<EOF2
 install-shared: sselight is in $to, its data in $data.
   Open:     $url
   Token:    $token   (in $conf)
   Publish:  curl -H 'Authorization: Bearer $token' -d 'hello' ${url%% *}events/news
   From a cron job or a script on this account:
-            SSELIGHT_CONFIG=$conf sselight-pub news 'hello'
+            SSELIGHT_CONFIG=$conf $pub news 'hello'
 The host must allow .htaccess with AllowOverride FileInfo Options, and run
 CGI programs (mod_cgi or mod_cgid), best as your user (suexec). Where they
 run as the web server's user instead, it must read $conf

@@ -101,6 +101,12 @@ check "a refused install leaves no data dir in the web space" test ! -e "$SITE/d
 as_user make -s -C "$SRC" install-shared TO="$SITE" DATA="$DATA" > "$OUT_DIR/install2.out" 2>&1
 check "installing again keeps sselight.conf and its token" \
     bash -c "grep -q 'keeping' '$OUT_DIR/install2.out' && grep -q 'publish_token = $TOKEN' '$SITE/sselight.conf'"
+# Publishing from the account (a cron job): the command install-shared
+# printed, run as the user, straight into the broker in DATA.
+pubcmd=$(sed -n "s/^ *SSELIGHT_CONFIG=\([^ ]*\) \([^ ]*\) news 'hello'$/\1 \2/p" "$OUT_DIR/install.out")
+check "it prints the sselight-pub command with the settings file" test "$pubcmd" = "$SITE/sselight.conf $SRC/cgi-bin/sselight-pub"
+CRON_ID=$(as_user env SSELIGHT_CONFIG="$SITE/sselight.conf" "$SRC/cgi-bin/sselight-pub" cronchan 'from cron' 2>&1)
+check "sselight-pub as the user with SSELIGHT_CONFIG publishes ($CRON_ID)" test -n "$CRON_ID" -a -z "${CRON_ID//[0-9]/}"
 # The test's settings: 1 s heartbeats, a cap of 3 streams.
 printf 'heartbeat_ms = %s\nmax_cgi_streams = %s\n' "$HB_MS" "$CAP" | as_user tee -a "$SITE/sselight.conf" > /dev/null
 case "${T_SHARED_BREAK:-}" in
@@ -208,6 +214,8 @@ run_variant() {
     deploy_check_disconnect_procs "$HB_MS" stream_pids
     unset DEPLOY_PUBLISH_AUTH
 
+    curl -sN --max-time 3 "$BASE_URL/events/cronchan?history=5" > "$OUT_DIR/cron.sse" 2>/dev/null
+    check "$DEPLOY_LABEL: a subscriber gets what sselight-pub published from the account" grep -q 'data: from cron' "$OUT_DIR/cron.sse"
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -d x "$BASE_URL/events/news")
     expect_eq "$DEPLOY_LABEL: a publish without the token is 401" 401 "$code"
     for path in sselight.conf SSELIGHT.CONF .htaccess .htaccess%00 sselight.conf%00 \
