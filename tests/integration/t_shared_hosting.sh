@@ -25,7 +25,9 @@
 #
 # T_SHARED_ONLY=suexec|cgid|fcgid runs one host. T_SHARED_BREAK=htaccess
 # installs an .htaccess without the stream rules, T_SHARED_BREAK=listing
-# one that lets Apache list assets/ and vendor/ (the checks must fail).
+# one that lets Apache list assets/ and vendor/, T_SHARED_BREAK=gzip one
+# without no-gzip, T_SHARED_BREAK=filterchain one that keeps the host's
+# compression filter on streams (the checks must fail).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$ROOT/tests/lib/deploy_checks.sh"
 
@@ -111,6 +113,8 @@ check "sselight-pub as the user with SSELIGHT_CONFIG publishes ($CRON_ID)" test 
 printf 'heartbeat_ms = %s\nmax_cgi_streams = %s\n' "$HB_MS" "$CAP" | as_user tee -a "$SITE/sselight.conf" > /dev/null
 case "${T_SHARED_BREAK:-}" in
     htaccess) sed -i '/stream\.fcgi \[L\]/d' "$SITE/.htaccess" ;;
+    gzip) sed -i '/no-gzip/d' "$SITE/.htaccess" ;;
+    filterchain) sed -i '/FilterChain/d' "$SITE/.htaccess" ;;
     listing) sed -i '/^RewriteRule ^(assets|vendor).?\$ - \[F,END\]$/d' "$SITE/.htaccess" ;;
 esac
 
@@ -120,7 +124,7 @@ apache_start() {
     mkdir -p "$dir/logs" "$dir/fcgid"
     chown www-data "$dir/fcgid"
     PORT=$(free_port)
-    mods="mpm_event authz_core authz_host mime dir autoindex alias env setenvif rewrite userdir cgid"
+    mods="mpm_event authz_core authz_host mime dir autoindex alias env setenvif filter deflate rewrite userdir cgid"
     case "$v" in
         suexec) mods="$mods suexec" ;;
         fcgid) mods="$mods fcgid" ;;
@@ -161,6 +165,10 @@ apache_start() {
         echo "    Require all granted"
         echo "</Directory>"
         echo "DirectoryIndex index.html"
+        # A host that compresses what it can (Debian's deflate.conf, plus
+        # event streams: without the .htaccess's FilterChain, every event
+        # would be held back, even from curl asking for no compression).
+        echo "AddOutputFilterByType DEFLATE text/html text/plain text/css application/javascript text/event-stream"
         if [ "$v" = fcgid ]; then
             echo "FcgidIPCDir $dir/fcgid"
             echo "FcgidProcessTableFile $dir/fcgid/shm"
@@ -214,7 +222,12 @@ run_variant() {
     deploy_check_disconnect_procs "$HB_MS" stream_pids
     unset DEPLOY_PUBLISH_AUTH
 
-    curl -sN --max-time 3 "$BASE_URL/events/cronchan?history=5" > "$OUT_DIR/cron.sse" 2>/dev/null
+    # A browser asks for gzip: the stream must still leave uncompressed,
+    # each event at once (mod_deflate would hold them back).
+    curl -sN --max-time 3 -H 'Accept-Encoding: gzip, deflate' -D "$OUT_DIR/gzip.head" \
+        "$BASE_URL/events/cronchan?history=5" > "$OUT_DIR/cron.sse" 2>/dev/null
+    check "$DEPLOY_LABEL: a stream asked for with Accept-Encoding: gzip is not compressed" \
+        bash -c "! grep -qi '^Content-Encoding' '$OUT_DIR/gzip.head' && grep -q 'data: from cron' '$OUT_DIR/cron.sse'"
     check "$DEPLOY_LABEL: a subscriber gets what sselight-pub published from the account" grep -q 'data: from cron' "$OUT_DIR/cron.sse"
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -d x "$BASE_URL/events/news")
     expect_eq "$DEPLOY_LABEL: a publish without the token is 401" 401 "$code"
