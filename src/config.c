@@ -210,6 +210,13 @@ int config_parse(const char *text, size_t len, const char *file,
     return 0;
 }
 
+static int config_check_only(const char *env, const char *value,
+                             unsigned line, void *arg)
+{
+    (void)env, (void)value, (void)line, (void)arg;
+    return 0;
+}
+
 static int config_export(const char *env, const char *value, unsigned line,
                          void *arg)
 {
@@ -225,16 +232,26 @@ static int config_export(const char *env, const char *value, unsigned line,
 }
 
 /* Reads the whole file into buf (size CONFIG_FILE_MAX + 1). Returns its
- * length, -1 with errno, or -2 when it is too large. ENOENT for a missing
- * file. */
+ * length, -1 with errno (ENOENT for a missing file, EISDIR), -2 when it is
+ * too large, -3 when it is not a regular file (a FIFO, a device). */
 static long config_read(const char *path, char *buf)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO by that name must not hang the program in open();
+     * it is refused below like anything that is not a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno ? errno : EINVAL;
+    int e = 0;
+    if (fstat(fd, &st) != 0)
+        e = errno;
+    else if (S_ISDIR(st.st_mode))
+        e = EISDIR;
+    else if (!S_ISREG(st.st_mode)) {
+        (void)close(fd);
+        return -3;
+    }
+    if (e) {
         (void)close(fd);
         errno = e;
         return -1;
@@ -308,14 +325,21 @@ int config_load(const char *program_dir, char *used, size_t usedlen,
         if (n == -2)
             snprintf(err, errlen, "%s: larger than %d bytes", path,
                      CONFIG_FILE_MAX);
+        else if (n == -3)
+            snprintf(err, errlen, "%s: not a regular file", path);
         else
             snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
                      must_exist ? " (named by " CONFIG_ENV ")" : "");
         free(text);
         return -1;
     }
+    /* Checked whole before anything is exported: a file with a mistake
+     * sets nothing. */
     char why[256] = "";
-    int rc = config_parse(text, (size_t)n, path, config_export, why, err,
+    int rc = config_parse(text, (size_t)n, path, config_check_only, NULL,
+                          err, errlen);
+    if (rc == 0)
+        rc = config_parse(text, (size_t)n, path, config_export, why, err,
                           errlen);
     free(text);
     if (rc != 0 && why[0])

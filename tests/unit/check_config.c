@@ -4,7 +4,8 @@
  * without '=', NUL bytes) with the line numbers in the errors; config_load
  * with files in a scratch directory: an explicit file that is missing, a
  * default one that is missing, the environment winning, an empty variable
- * taken as unset, a directory in place of the file. */
+ * taken as unset, a bad line setting nothing, a FIFO and a directory in
+ * place of the file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,13 @@ START_TEST(test_load_explicit)
     char want[512];
     snprintf(want, sizeof want, "%s:3: heartbeat_ms must be a number", path);
     ck_assert_msg(strstr(err, want) == err, "%s", err);
+    ck_assert_ptr_null(getenv("SSELIGHT_HISTORY"));
+    /* A FIFO by that name: refused at once, not waited on. */
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(config_load(tmpdir_test, used, sizeof used, err,
+                                 sizeof err), -1);
+    ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
     /* A directory where the file should be. */
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(mkdir(path, 0700), 0);
