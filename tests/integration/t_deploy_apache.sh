@@ -46,7 +46,7 @@ t_pass() { _deploy_pass "$@"; }
 t_fail() { _deploy_fail "$@"; }
 t_check() { _deploy_check "$@"; }
 t_eq() { _deploy_eq "$@"; }
-wait_line() { _deploy_wait_for "$@"; }
+wait_line() { wait_for_line "$@"; }
 stop_curl() { _deploy_stop_curl "$@"; }
 
 TMP=$(mktemp -d /tmp/sselight-da.XXXXXX)

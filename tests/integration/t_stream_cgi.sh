@@ -62,15 +62,7 @@ sub_start() {
     eval "PID_$name=$!"
     PIDS="$PIDS $! $(eval echo \$CAT_$name)"
 }
-wait_for() { _wait_file "$TMP/$1" "$2" "${3:-5}"; }
-_wait_file() {
-    local i
-    for i in $(seq 1 $(($3 * 10))); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+wait_for() { wait_for_line "$TMP/$1" "$2" "${3:-5}"; }
 ids() { grep '^id: ' "$TMP/$1" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'; }
 
 # --- Example 1: exact bytes, pacing, and the process ends with the stream

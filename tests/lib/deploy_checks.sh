@@ -61,15 +61,6 @@ _deploy_resolve() {
     esac
 }
 
-# _deploy_wait_for FILE PATTERN SECONDS: FILE gets a line matching PATTERN.
-_deploy_wait_for() {
-    local i
-    for i in $(seq 1 $(($3 * 10))); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # _deploy_ids FILE: the id: values in an SSE capture, space-separated.
 _deploy_ids() { grep '^id: ' "$1" | cut -d' ' -f2 | tr -d '\r' | tr '\n' ' ' | sed 's/ $//'; }
@@ -170,7 +161,7 @@ deploy_check_pubsub() {
     # The stream's first bytes ("retry: 3000") come when it is subscribed:
     # they also show the head and a first chunk pass through unbuffered.
     _deploy_check "a subscriber of /events/CHANNEL gets the stream's first bytes at once" \
-        _deploy_wait_for "$d/ps.sub" '^retry: ' 3
+        wait_for_line "$d/ps.sub" '^retry: ' 3
     ids=""
     for i in 1 2 3; do
         code=$(curl -s --max-time 5 -o "$d/ps.pub" -w '%{http_code}' "${_deploy_auth[@]}" \
@@ -191,7 +182,7 @@ deploy_check_pubsub() {
         _deploy_stop_curl "$pid"
         return
     fi
-    _deploy_wait_for "$d/ps.sub" "^id: $3\$" 5
+    wait_for_line "$d/ps.sub" "^id: $3\$" 5
     _deploy_stop_curl "$pid"
     _deploy_eq "the subscriber got the 3 events with their ids" "$ids" "$(_deploy_ids "$d/ps.sub")"
     {
@@ -209,7 +200,7 @@ deploy_check_pubsub() {
 
     curl -sN --max-time 10 -H "Last-Event-ID: $1" -o "$d/ps.resume" "$BASE_URL/events/$ch" &
     pid=$!
-    _deploy_wait_for "$d/ps.resume" "^id: $3\$" 5
+    wait_for_line "$d/ps.resume" "^id: $3\$" 5
     sleep 0.3 # anything more would be a duplicate
     _deploy_stop_curl "$pid"
     _deploy_eq "Last-Event-ID: $1 resumes with exactly the two after it" "$2 $3" "$(_deploy_ids "$d/ps.resume")"
@@ -241,7 +232,7 @@ deploy_check_heartbeat() {
         awk -v g="$maxgap" -v i="$idle" 'BEGIN { exit !(g < i) }'
     id=$(curl -s --max-time 5 "${_deploy_auth[@]}" --data-binary "after the quiet" "$BASE_URL/events/$ch")
     _deploy_check "a publish after the quiet time reaches the subscriber (id ${id:-none})" \
-        _deploy_wait_for "$d/hb.timed" "^[0-9.]* id: ${id:-none}\$" 3
+        wait_for_line "$d/hb.timed" "^[0-9.]* id: ${id:-none}\$" 3
     _deploy_stop_curl "$pid"
 }
 

@@ -132,7 +132,19 @@ server_stop() {
     return 0
 }
 
-# wait_for_log PATTERN SECONDS: the server log gets a line matching PATTERN.
+# wait_for_line FILE PATTERN SECONDS: FILE gets a line matching PATTERN
+# (a grep basic regular expression) within SECONDS.
+wait_for_line() {
+    local i
+    for i in $(seq 1 $(($3 * 10))); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_for_log PATTERN SECONDS: the server log gets a line matching PATTERN
+# (an extended regular expression).
 wait_for_log() {
     local i
     for i in $(seq 1 $(($2 * 10))); do
