@@ -60,6 +60,26 @@ int broker_publish_many(struct broker *b, const char *channel,
     return b->ops->publish_many(b, channel, evs, n, key, first_id, n_stored);
 }
 
+size_t broker_publish_group(struct broker *b, struct broker_publish *items,
+                            size_t n)
+{
+    if (b->ops->publish_group)
+        return b->ops->publish_group(b, items, n);
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct broker_publish *p = &items[i];
+        p->rc = b->ops->publish_many(b, p->channel, p->evs, p->n, p->key,
+                                     &p->first_id, &p->n_stored);
+        ok += p->rc >= 0;
+    }
+    return ok;
+}
+
+int broker_feed_in_memory(const struct broker *b)
+{
+    return b->ops->feed_in_memory;
+}
+
 int broker_publish(struct broker *b, const char *channel, const char *event,
                    const char *data, size_t len, const char *key,
                    long long *id)

@@ -76,6 +76,34 @@ int broker_publish_many(struct broker *b, const char *channel,
                         const char *key, long long *first_id,
                         size_t *n_stored);
 
+/* One publish of a group: the inputs of broker_publish_many, and its
+ * results. */
+struct broker_publish {
+    const char *channel;
+    const struct broker_new_event *evs;
+    size_t n;
+    const char *key;        /* NULL: none */
+    int rc;                 /* out: broker_publish_many's return */
+    long long first_id;     /* out, when rc >= 0 */
+    size_t n_stored;        /* out, when rc >= 0 */
+};
+
+/* Group commit: stores items[0..n) as broker_publish_many would each, in
+ * order, but in one transaction of the embedded broker: one commit (one
+ * fsync with SSELIGHT_SYNC=full) and one wake-up for all. Each item keeps
+ * its own consecutive ids and its own key (a key repeated later in the
+ * group is a repeat of the earlier item). An item that fails stores
+ * nothing and the others go on; when the commit fails, every item that
+ * would have stored gets -1. Sets each item's rc; returns how many have
+ * rc >= 0. broker_error tells the last failure. */
+size_t broker_publish_group(struct broker *b, struct broker_publish *items,
+                            size_t n);
+
+/* 1 when broker_read_since with nch == 0 reads only memory (the Redis
+ * backend's live feed) and so may run on an event loop; 0 when it reads
+ * the store. */
+int broker_feed_in_memory(const struct broker *b);
+
 /* broker_publish_many of one event; *id is its id (or, returning 1, the
  * first id of the earlier publish with key). */
 int broker_publish(struct broker *b, const char *channel, const char *event,

@@ -9,11 +9,15 @@
 
 struct broker_ops {
     const char *kind; /* "sqlite", "redis": for /stats and logs */
+    int feed_in_memory; /* read_since with nch == 0 makes no store call */
     void (*close)(struct broker *b);
     int (*publish_many)(struct broker *b, const char *channel,
                         const struct broker_new_event *evs, size_t n,
                         const char *key, long long *first_id,
                         size_t *n_stored);
+    /* NULL: broker_publish_group calls publish_many for each. */
+    size_t (*publish_group)(struct broker *b, struct broker_publish *items,
+                            size_t n);
     long (*read_since)(struct broker *b, long long after,
                        const char *const *channels, size_t nch, size_t limit,
                        broker_event_fn *fn, void *arg);

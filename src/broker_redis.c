@@ -666,6 +666,7 @@ struct broker *broker_redis_open(const struct redis_url *url, unsigned history,
 
 static const struct broker_ops broker_redis_ops = {
     .kind = "redis",
+    .feed_in_memory = 1,
     .close = broker_redis_close,
     .publish_many = broker_redis_publish_many,
     .read_since = broker_redis_read_since,

@@ -259,63 +259,126 @@ static int broker_key_store(struct broker_sqlite *b, const char *channel,
     return broker_step_done(b, st, "key store");
 }
 
-static int broker_sqlite_publish_many(struct broker *base,
-                                      const char *channel,
-                                      const struct broker_new_event *evs,
-                                      size_t n, const char *key,
-                                      long long *first_id, size_t *n_stored)
+/* Stores one publish of a group inside the open transaction, under a
+ * savepoint so that its failure undoes only its own writes. Sets p->rc
+ * (0 stored, 1 key already used, -1 failed) and its ids. */
+static void broker_sqlite_publish_one(struct broker_sqlite *b,
+                                      struct broker_publish *p, long long now)
 {
-    struct broker_sqlite *b = (struct broker_sqlite *)base;
-    if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return broker_fail(b, "begin");
-    if (key) {
-        int seen = broker_key_lookup(b, channel, key, first_id, n_stored);
+    p->rc = -1;
+    p->n_stored = 0;
+    if (sqlite3_exec(b->db, "SAVEPOINT one", NULL, NULL, NULL) != SQLITE_OK) {
+        broker_fail(b, "savepoint");
+        return;
+    }
+    if (p->key) {
+        int seen = broker_key_lookup(b, p->channel, p->key, &p->first_id,
+                                     &p->n_stored);
         if (seen < 0)
-            goto rollback;
+            goto undo;
         if (seen) {
-            (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
-            return 1;
+            p->rc = 1;
+            goto release;
         }
     }
     sqlite3_stmt *st = broker_prepare(b,
         "INSERT INTO events(channel, event, data, created_ms) "
         "VALUES (?1, ?2, ?3, ?4)");
     if (!st)
-        goto rollback;
-    long long now = broker_wall_ms();
-    for (size_t i = 0; i < n; i++) {
+        goto undo;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct broker_new_event *e = &p->evs[i];
         if (sqlite3_reset(st) != SQLITE_OK ||
-            sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_text(st, 2, evs[i].event, -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_blob(st, 3, evs[i].len ? evs[i].data : "",
-                              (int)evs[i].len, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 1, p->channel, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, e->event, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_blob(st, 3, e->len ? e->data : "", (int)e->len,
+                              SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int64(st, 4, now) != SQLITE_OK ||
             sqlite3_step(st) != SQLITE_DONE) {
             broker_fail(b, "insert");
             sqlite3_finalize(st);
-            goto rollback;
+            goto undo;
         }
         if (i == 0)
-            *first_id = sqlite3_last_insert_rowid(b->db);
+            p->first_id = sqlite3_last_insert_rowid(b->db);
     }
     sqlite3_finalize(st);
-    if (key && broker_key_store(b, channel, key, *first_id, n) != 0)
-        goto rollback;
-    if (broker_prune(b, channel) != 0)
-        goto rollback;
+    if (p->key && broker_key_store(b, p->channel, p->key, p->first_id,
+                                   p->n) != 0)
+        goto undo;
+    if (broker_prune(b, p->channel) != 0)
+        goto undo;
+    p->rc = 0;
+    p->n_stored = p->n;
+release:
+    if (sqlite3_exec(b->db, "RELEASE one", NULL, NULL, NULL) == SQLITE_OK)
+        return;
+    broker_fail(b, "release");
+undo:
+    p->rc = -1;
+    p->n_stored = 0;
+    (void)sqlite3_exec(b->db, "ROLLBACK TO one", NULL, NULL, NULL);
+    (void)sqlite3_exec(b->db, "RELEASE one", NULL, NULL, NULL);
+}
+
+/* Group commit: every publish of items in one transaction, so one commit
+ * (one fsync with SSELIGHT_SYNC=full) and one wake-up serve them all. */
+static size_t broker_sqlite_publish_group(struct broker *base,
+                                          struct broker_publish *items,
+                                          size_t n)
+{
+    struct broker_sqlite *b = (struct broker_sqlite *)base;
+    for (size_t i = 0; i < n; i++)
+        items[i].rc = -1;
+    if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        broker_fail(b, "begin");
+        (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    long long now = broker_wall_ms();
+    size_t ok = 0, stored = 0;
+    for (size_t i = 0; i < n; i++) {
+        broker_sqlite_publish_one(b, &items[i], now);
+        ok += items[i].rc >= 0;
+        stored += items[i].rc == 0;
+    }
+    if (stored == 0) {
+        /* Nothing new (all failed or all repeats): nothing to commit. */
+        (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+        return ok;
+    }
     if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         broker_fail(b, "commit");
-        goto rollback;
+        (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+        for (size_t i = 0; i < n; i++)
+            if (items[i].rc == 0) {
+                items[i].rc = -1;
+                items[i].n_stored = 0;
+                ok--;
+            }
+        return ok;
     }
-    *n_stored = n;
     /* After the commit, so a woken reader sees the events. A failed wake-up
      * does not undo the publish: readers also catch up on their next one. */
     if (notify_all(b->dir) < 0)
         fprintf(stderr, "broker: waking subscribers: %s\n", strerror(errno));
-    return 0;
-rollback:
-    (void)sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
+    return ok;
+}
+
+static int broker_sqlite_publish_many(struct broker *base,
+                                      const char *channel,
+                                      const struct broker_new_event *evs,
+                                      size_t n, const char *key,
+                                      long long *first_id, size_t *n_stored)
+{
+    struct broker_publish p = { .channel = channel, .evs = evs, .n = n,
+                                .key = key };
+    (void)broker_sqlite_publish_group(base, &p, 1);
+    if (p.rc >= 0) {
+        *first_id = p.first_id;
+        *n_stored = p.n_stored;
+    }
+    return p.rc;
 }
 
 /* Binds channels[0..nch) to parameters ?2.. of st. */
@@ -489,6 +552,7 @@ static const struct broker_ops broker_sqlite_ops = {
     .kind = "sqlite",
     .close = broker_sqlite_close,
     .publish_many = broker_sqlite_publish_many,
+    .publish_group = broker_sqlite_publish_group,
     .read_since = broker_sqlite_read_since,
     .history_start = broker_sqlite_history_start,
     .last_id = broker_sqlite_last_id,

@@ -1077,6 +1077,57 @@ START_TEST(test_publish_keyed)
 }
 END_TEST
 
+/* Group commit: each publish of the group keeps its own consecutive ids
+ * in group order, its own key (a key repeated later in the group answers
+ * the earlier publish's ids and stores nothing), and what it stored. */
+START_TEST(test_publish_group)
+{
+    struct broker *b = open_ok(tmpdir_test, 0);
+    long long before = publish_ok(b, "other", "e", S("x"));
+    const struct broker_new_event two[2] = { { "a", "1", 1 }, { "b", "2", 1 } };
+    const struct broker_new_event one = { "c", "3", 1 };
+    struct broker_publish g[4] = {
+        { .channel = "gx", .evs = two, .n = 2, .key = "k1" },
+        { .channel = "gy", .evs = &one, .n = 1 },
+        { .channel = "gx", .evs = &one, .n = 1, .key = "k1" },
+        { .channel = "gx", .evs = &one, .n = 1, .key = "k2" },
+    };
+    ck_assert_uint_eq(broker_publish_group(b, g, 4), 4);
+    ck_assert_int_eq(g[0].rc, 0);
+    ck_assert_int_eq(g[0].first_id, before + 1);
+    ck_assert_uint_eq(g[0].n_stored, 2);
+    ck_assert_int_eq(g[1].rc, 0);
+    ck_assert_int_eq(g[1].first_id, before + 3);
+    ck_assert_int_eq(g[2].rc, 1);
+    ck_assert_int_eq(g[2].first_id, g[0].first_id);
+    ck_assert_uint_eq(g[2].n_stored, 2);
+    ck_assert_int_eq(g[3].rc, 0);
+    ck_assert_int_eq(g[3].first_id, before + 4);
+    static struct got got;
+    const char *const ch[] = { "gx" };
+    ck_assert_int_eq(read_into(b, before, ch, 1, 100, &got), 3);
+    ck_assert_str_eq(got.ev[0].event, "a");
+    ck_assert_str_eq(got.ev[1].event, "b");
+    ck_assert_str_eq(got.ev[2].event, "c");
+    ck_assert_int_eq(got.ev[2].id, before + 4);
+    /* A group of repeats only stores nothing and answers every one. */
+    struct broker_publish again[2] = {
+        { .channel = "gx", .evs = &one, .n = 1, .key = "k2" },
+        { .channel = "gx", .evs = two, .n = 2, .key = "k1" },
+    };
+    ck_assert_uint_eq(broker_publish_group(b, again, 2), 2);
+    ck_assert_int_eq(again[0].rc, 1);
+    ck_assert_int_eq(again[0].first_id, before + 4);
+    ck_assert_int_eq(again[1].rc, 1);
+    ck_assert_int_eq(again[1].first_id, before + 1);
+    long long last;
+    ck_assert_int_eq(broker_last_id(b, &last), 0);
+    ck_assert_int_eq(last, before + 4);
+    got_free(&got);
+    broker_close(b);
+}
+END_TEST
+
 /* The contract tests both backends share. */
 static void add_store_tests(TCase *tc)
 {
@@ -1092,6 +1143,7 @@ static void add_store_tests(TCase *tc)
     tcase_add_test(tc, test_last_id_after_pruning);
     tcase_add_test(tc, test_publish_many);
     tcase_add_test(tc, test_publish_keyed);
+    tcase_add_test(tc, test_publish_group);
     tcase_add_test(tc, test_concurrent_writers);
     tcase_add_test(tc, test_watch_wakeup);
 }
