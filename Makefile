@@ -17,7 +17,7 @@ ASAN     := $(BUILD)/asan
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
 BROKER   := notify loop redis_url redis_loop redis_live broker broker_sqlite broker_redis
 PAGE     := mem buf html http utf8 query cgi_request config $(BROKER) page
-STREAM   := mem buf sse html http utf8 query cgi_request config auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_conn cgi_conn cgi_cap stream_reply stream_events stream_app
+STREAM   := mem buf sse html http utf8 query cgi_request config auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_conn cgi_conn cgi_cap store stream_reply stream_events stream_app
 PUB      := mem buf html http utf8 query config $(BROKER)
 TOKEN    := mem buf utf8 query subtoken
 CORE     := mem buf sse html http utf8 query cgi_request cgi_cap config auth subtoken chan_index demo $(BROKER) page fcgi_proto fcgi_reader
@@ -96,7 +96,7 @@ cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 
 cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
 
 cgi-bin/sselight-pub: $(OBJ)/pub_main.o $(PUB_O)
 	@mkdir -p $(@D)
@@ -136,7 +136,7 @@ $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
 
 $(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
 
 # Client libraries: exact versions from package-lock.json, served same-origin.
 node_modules/.package-lock.json: package.json package-lock.json

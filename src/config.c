@@ -46,6 +46,7 @@ static const struct config_key {
       CONFIG_NUMBER, 0, 10000000 },
     { "max_cgi_streams", "SSELIGHT_MAX_CGI_STREAMS", CONFIG_NUMBER, 0,
       100000 },
+    { "store_queue", "SSELIGHT_STORE_QUEUE", CONFIG_NUMBER, 1, 1000000 },
     { "prefix", "SSELIGHT_PREFIX", CONFIG_PREFIX, 0, 0 },
 };
 

@@ -18,6 +18,7 @@
 #include "sse.h"
 #include "stream_reply.h"
 #include "stream_slot.h"
+#include "store.h"
 #include "subtoken.h"
 #include "utf8.h"
 
@@ -27,11 +28,28 @@
 struct events_sub {
     struct stream_slot slot;       /* first member: see stream_slot.h */
     struct stream_events *ev;
-    struct stream_conn *conn;
+    struct stream_conn *conn;      /* NULL once gone */
     struct chan_member *members;   /* nch, one per channel, in ev->index */
     size_t nch;
     long long last_id;             /* highest id written to this client */
+    enum http_method method;
+    int started;                   /* its head is sent: heartbeats go out */
+    int catching_up;               /* reads of its own run: fan-out skips it */
+    long long target;              /* catching up: fanned_upto at the read */
+    struct store_job *job;         /* its store job in flight, or NULL */
+    int gone;                      /* closed while job was in flight */
+    char *line;                    /* "METHOD URI" until it starts (logs) */
     struct events_sub *prev, *next;
+};
+
+/* A publish waiting for its commit on the store thread. */
+struct events_pub {
+    struct stream_slot slot;       /* first member: see stream_slot.h */
+    struct stream_events *ev;
+    struct stream_conn *conn;      /* NULL once gone */
+    enum http_method method;
+    size_t n;
+    char *line;                    /* "METHOD URI" for the log */
 };
 
 /* The channels a subscription asks for, before it is admitted. */
@@ -43,15 +61,18 @@ struct events_request {
 
 struct stream_events {
     struct loop *loop;
-    struct broker *broker;
+    struct broker *broker;         /* wake-ups (and Redis' live feed) only */
+    struct store *store;           /* every call that may wait */
     struct chan_index *index;      /* channel -> subscribers */
     struct loop_timer heartbeat;
-    struct loop_timer resync;      /* retries a failed catch-up */
+    struct loop_timer feed_retry;  /* retries a failed live-feed read */
     unsigned heartbeat_ms;
     size_t max_subscribers, max_channel_subscribers;
     char token[EVENTS_TOKEN_MAX];  /* "" when none is configured */
     char secret[EVENTS_TOKEN_MAX]; /* private-channel secret, "" if none */
     long long fanned_upto;         /* highest id fanned out */
+    int feed_busy;                 /* a live-feed read is on the store */
+    int feed_again;                /* woken meanwhile: read again after */
     struct events_sub *subs;       /* all, for heartbeats */
     struct stream_events_stats stats;
 };
@@ -78,7 +99,7 @@ static int events_fanout_one(const struct broker_event *e, void *arg)
     for (struct chan_member *m = chan_index_members(ev->index, e->channel); m;
          m = m->next) {
         struct events_sub *s = m->sub;
-        if (s->last_id >= e->id)
+        if (s->catching_up || s->last_id >= e->id)
             continue;
         if (buf_pending(&out) == 0)
             events_append_sse(&out, e);
@@ -91,111 +112,153 @@ static int events_fanout_one(const struct broker_event *e, void *arg)
     return 0;
 }
 
-/* One catch-up read, kept for the next subscriber that needs the same:
- * the subscribers of a channel are mostly at the same id, so a resync of
- * thousands costs a few reads, not one each. */
-struct events_memo {
-    int valid;
-    long long from, upto;          /* events after from, up to upto */
-    size_t nch;
-    const char *names[BROKER_CHANNELS_MAX];
-    struct buf sse;                /* those events, formatted */
-    uint64_t count;
-    size_t reads;                  /* reads made (for the log) */
-};
-
-static int events_memo_add(const struct broker_event *e, void *arg)
+static void events_sub_free(struct events_sub *s)
 {
-    struct events_memo *m = arg;
-    events_append_sse(&m->sse, e);
-    m->upto = e->id;
-    m->count++;
-    return 0;
+    free(s->line);
+    free(s->members);
+    free(s);
 }
 
-/* Makes m hold the events of names after from, reading only when it holds
- * something else. Returns 0, or -1 (m is then empty). */
-static int events_memo_get(struct stream_events *ev, struct events_memo *m,
-                           long long from, const char *const *names,
-                           size_t nch)
+/* Writes the events job read to s, skipping what it already has. */
+static void events_sub_write_read(struct events_sub *s,
+                                  const struct store_job *job)
 {
-    int same = m->valid && m->from == from && m->nch == nch;
-    for (size_t i = 0; same && i < nch; i++)
-        same = strcmp(m->names[i], names[i]) == 0;
-    if (same)
-        return 0;
-    m->reads++;
-    buf_reset(&m->sse);
-    m->from = m->upto = from;
-    m->nch = nch;
-    m->count = 0;
-    for (size_t i = 0; i < nch; i++)
-        m->names[i] = names[i];
-    long n;
-    do {
-        n = broker_read_since(ev->broker, m->upto, names, nch,
-                              EVENTS_FANOUT_BATCH, events_memo_add, m);
-    } while (n == EVENTS_FANOUT_BATCH);
-    m->valid = n >= 0;
-    return m->valid ? 0 : -1;
-}
-
-/* The live feed may have missed events (the Redis backend reconnected):
- * every subscriber gets what its own channels stored after its own last
- * id, then the fan-out goes on from the highest id seen. On failure (the
- * store is still away) it tries again in a second; subscribers keep their
- * heartbeats meanwhile. Names stay valid: closing is deferred. */
-static int events_resync(struct stream_events *ev)
-{
-    struct events_memo memo = { .sse = BUF_INIT };
-    int rc = 0;
-    size_t subs = 0;
-    struct timespec t0, t1;
-    (void)clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (struct events_sub *s = ev->subs; s; s = s->next, subs++) {
-        const char *names[BROKER_CHANNELS_MAX];
-        for (size_t i = 0; i < s->nch; i++)
-            names[i] = chan_member_name(&s->members[i]);
-        if (events_memo_get(ev, &memo, s->last_id, names, s->nch) != 0) {
-            fprintf(stderr, "stream: catching up after a gap in the live "
-                    "feed: %s; retrying in 1 s\n", broker_error(ev->broker));
-            loop_timer_start(ev->loop, &ev->resync, 1000);
-            rc = -1;
-            break;
-        }
-        if (memo.count && stream_conn_write(s->conn, buf_head(&memo.sse),
-                                          buf_pending(&memo.sse)) == 0)
-            ev->stats.delivered += memo.count;
-        if (memo.upto > s->last_id)
-            s->last_id = memo.upto;
-        if (s->last_id > ev->fanned_upto)
-            ev->fanned_upto = s->last_id;
+    struct buf out = BUF_INIT;
+    uint64_t count = 0;
+    for (size_t i = 0; i < job->nev; i++) {
+        struct broker_event e;
+        store_job_event(job, i, &e);
+        if (e.id <= s->last_id)
+            continue;
+        events_append_sse(&out, &e);
+        s->last_id = e.id;
+        count++;
     }
-    buf_free(&memo.sse);
-    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (rc == 0 && subs)
-        fprintf(stderr, "stream: caught up %zu subscribers after a gap in the "
-                "live feed: %zu reads, %.1f ms\n", subs, memo.reads,
-                (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    return rc;
+    if (count && stream_conn_write(s->conn, buf_head(&out),
+                                   buf_pending(&out)) == 0)
+        s->ev->stats.delivered += count;
+    buf_free(&out);
 }
 
-/* Fans out everything committed since the last round. */
+static void events_sub_read_done(struct store_job *job, void *arg);
+
+/* A subscriber the fan-out skipped (it was starting, or the live feed had
+ * a gap) gets what its channels stored up to what the fan-out has reached,
+ * from its own last id, then rejoins the fan-out. force: read even when it
+ * is level with the fan-out (after a gap, the missed events come after). */
+static void events_sub_catch_up(struct events_sub *s, int force)
+{
+    struct stream_events *ev = s->ev;
+    if (!force && s->last_id >= ev->fanned_upto) {
+        s->catching_up = 0;
+        return;
+    }
+    s->catching_up = 1;
+    s->target = ev->fanned_upto;
+    struct store_job *job = store_job_new(STORE_READ);
+    const char *names[BROKER_CHANNELS_MAX];
+    for (size_t i = 0; i < s->nch; i++)
+        names[i] = chan_member_name(&s->members[i]);
+    store_job_set_channels(job, names, s->nch);
+    job->after = s->last_id;
+    s->job = job;
+    (void)store_submit(ev->store, job, 0, events_sub_read_done, s);
+}
+
+static void events_sub_read_done(struct store_job *job, void *arg)
+{
+    struct events_sub *s = arg;
+    s->job = NULL;
+    if (s->gone || job->cancelled) {
+        if (s->gone)
+            events_sub_free(s);
+        store_job_free(job);
+        return;
+    }
+    if (job->rc != 0) {
+        fprintf(stderr, "stream: catching up a subscriber of %s: %s; "
+                "retrying in 1 s\n", chan_member_name(&s->members[0]),
+                job->error);
+        store_job_free(job);
+        /* The fan-out keeps skipping it; the retry timer reads again. */
+        loop_timer_start(s->ev->loop, &s->ev->feed_retry, 1000);
+        return;
+    }
+    events_sub_write_read(s, job);
+    store_job_free(job);
+    if (s->target > s->last_id)
+        s->last_id = s->target; /* all of its channels' events up to it */
+    events_sub_catch_up(s, 0);
+}
+
+static void events_feed_done(struct store_job *job, void *arg);
+
+/* Fans out everything committed since the last round. The embedded
+ * broker's feed is read on the store thread; the Redis backend's is in
+ * memory, read here. */
 static void events_catch_up(struct stream_events *ev)
 {
-    long n;
-    if (loop_timer_armed(&ev->resync))
-        return; /* a resync is due; it runs first */
-    do {
-        n = broker_read_since(ev->broker, ev->fanned_upto, NULL, 0,
-                              EVENTS_FANOUT_BATCH, events_fanout_one, ev);
-        if (n == BROKER_GAP && events_resync(ev) == 0)
-            n = EVENTS_FANOUT_BATCH; /* then what is queued */
-    } while (n == EVENTS_FANOUT_BATCH);
-    if (n == -1)
-        fprintf(stderr, "stream: reading new events: %s\n",
-                broker_error(ev->broker));
+    if (ev->feed_busy) {
+        ev->feed_again = 1;
+        return;
+    }
+    if (broker_feed_in_memory(ev->broker)) {
+        long n;
+        do {
+            n = broker_read_since(ev->broker, ev->fanned_upto, NULL, 0,
+                                  EVENTS_FANOUT_BATCH, events_fanout_one, ev);
+            if (n == BROKER_GAP) {
+                /* The live feed may have missed events: every subscriber
+                 * catches up from its own last id, off the loop. */
+                size_t subs = 0;
+                for (struct events_sub *s = ev->subs; s; s = s->next)
+                    if (s->started && !s->job) {
+                        events_sub_catch_up(s, 1);
+                        subs += s->catching_up;
+                    }
+                fprintf(stderr, "stream: gap in the live feed: %zu "
+                        "subscribers catch up from their last ids\n", subs);
+                n = EVENTS_FANOUT_BATCH;
+            }
+        } while (n == EVENTS_FANOUT_BATCH);
+        if (n == -1)
+            fprintf(stderr, "stream: reading new events: %s\n",
+                    broker_error(ev->broker));
+        return;
+    }
+    struct store_job *job = store_job_new(STORE_READ);
+    job->after = ev->fanned_upto;
+    job->limit = EVENTS_FANOUT_BATCH;
+    ev->feed_busy = 1;
+    ev->feed_again = 0;
+    (void)store_submit(ev->store, job, 0, events_feed_done, ev);
+}
+
+static void events_feed_done(struct store_job *job, void *arg)
+{
+    struct stream_events *ev = arg;
+    ev->feed_busy = 0;
+    if (job->cancelled) {
+        store_job_free(job);
+        return;
+    }
+    if (job->rc != 0) {
+        fprintf(stderr, "stream: reading new events: %s; retrying in 1 s\n",
+                job->error);
+        store_job_free(job);
+        loop_timer_start(ev->loop, &ev->feed_retry, 1000);
+        return;
+    }
+    for (size_t i = 0; i < job->nev; i++) {
+        struct broker_event e;
+        store_job_event(job, i, &e);
+        if (e.id > ev->fanned_upto)
+            (void)events_fanout_one(&e, ev);
+    }
+    int more = job->nread == EVENTS_FANOUT_BATCH || ev->feed_again;
+    store_job_free(job);
+    if (more)
+        events_catch_up(ev);
 }
 
 static void events_on_wake(void *arg)
@@ -203,12 +266,17 @@ static void events_on_wake(void *arg)
     events_catch_up(arg);
 }
 
-static void events_on_resync(struct loop *loop, struct loop_timer *t)
+/* After a failed read: the live feed again, and every subscriber whose
+ * own catch-up failed. */
+static void events_on_feed_retry(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
-    struct stream_events *ev = container_of(t, struct stream_events, resync);
-    if (events_resync(ev) == 0)
-        events_catch_up(ev);
+    struct stream_events *ev = container_of(t, struct stream_events,
+                                            feed_retry);
+    for (struct events_sub *s = ev->subs; s; s = s->next)
+        if (s->started && s->catching_up && !s->job)
+            events_sub_catch_up(s, 1);
+    events_catch_up(ev);
 }
 
 /* Proxies and lighttpd's max-write-idle drop silent streams; a comment
@@ -218,14 +286,15 @@ static void events_on_heartbeat(struct loop *loop, struct loop_timer *t)
     struct stream_events *ev = container_of(t, struct stream_events, heartbeat);
     static const char beat[] = ": heartbeat\n\n";
     for (struct events_sub *s = ev->subs; s; s = s->next)
-        if (stream_conn_write(s->conn, beat, sizeof beat - 1) == 0)
+        if (s->started &&
+            stream_conn_write(s->conn, beat, sizeof beat - 1) == 0)
             ev->stats.heartbeats++;
     loop_timer_start(loop, t, ev->heartbeat_ms);
 }
 
-static void events_sub_closed(struct stream_slot *slot, const char *why)
+/* Takes s out of the fan-out, the heartbeats and the counts. */
+static void events_sub_unlink(struct events_sub *s)
 {
-    struct events_sub *s = (struct events_sub *)(void *)slot;
     struct stream_events *ev = s->ev;
     if (s->prev)
         s->prev->next = s->next;
@@ -233,14 +302,33 @@ static void events_sub_closed(struct stream_slot *slot, const char *why)
         ev->subs = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    s->prev = s->next = NULL;
     ev->stats.subscribers--;
-    if (why)
-        fprintf(stderr, "stream: subscriber of %s closed after id %lld: %s\n",
-                chan_member_name(&s->members[0]), s->last_id, why);
     for (size_t i = 0; i < s->nch; i++)
         chan_index_remove(ev->index, &s->members[i]);
-    free(s->members);
-    free(s);
+}
+
+static void events_sub_closed(struct stream_slot *slot, const char *why)
+{
+    struct events_sub *s = (struct events_sub *)(void *)slot;
+    if (why && s->started)
+        fprintf(stderr, "stream: subscriber of %s closed after id %lld: %s\n",
+                chan_member_name(&s->members[0]), s->last_id, why);
+    events_sub_unlink(s);
+    s->conn = NULL;
+    if (s->job)
+        s->gone = 1; /* freed when the job comes back */
+    else
+        events_sub_free(s);
+}
+
+static void events_pub_closed(struct stream_slot *slot, const char *why)
+{
+    struct events_pub *p = (struct events_pub *)(void *)slot;
+    if (why)
+        fprintf(stderr, "stream: publisher gone before its commit: %s\n",
+                why);
+    p->conn = NULL; /* freed when the job comes back */
 }
 
 /* Errors of the channels API: 405 lists all three methods. */
@@ -358,41 +446,102 @@ static const char *events_check_caps(const struct stream_events *ev,
     return NULL;
 }
 
-/* Writes one stored event to one subscriber (resume and history). */
-static int events_send_to_sub(const struct broker_event *e, void *arg)
-{
-    struct events_sub *s = arg;
-    struct buf out = BUF_INIT;
-    events_append_sse(&out, e);
-    s->last_id = e->id;
-    int rc = stream_conn_write(s->conn, buf_head(&out), buf_pending(&out));
-    buf_free(&out);
-    if (rc == 0)
-        s->ev->stats.delivered++;
-    return rc; /* stop reading once the connection is closing */
-}
-
 /* Tells a resuming client, per channel, that events it has not seen were
  * dropped by the history bound. Documented in README. */
 static void events_send_missed(struct events_sub *s,
-                               const struct events_request *r,
-                               long long resume)
+                               const struct store_job *job, long long resume)
 {
-    for (size_t i = 0; i < r->nch; i++) {
-        long long pruned;
-        if (broker_pruned_upto(s->ev->broker, r->channels[i], &pruned) != 0 ||
-            pruned <= resume)
+    for (size_t i = 0; i < job->nch; i++) {
+        long long pruned = job->pruned[i];
+        if (pruned <= resume)
             continue;
         char data[200];
         struct buf out = BUF_INIT;
         snprintf(data, sizeof data,
                  "{\"channel\":\"%s\",\"last_event_id\":%lld,"
-                 "\"missed_through\":%lld}", r->channels[i], resume, pruned);
+                 "\"missed_through\":%lld}", job->channels[i], resume, pruned);
         (void)sse_append_event(&out, EVENTS_MISSED_EVENT, NULL, data,
                                strlen(data));
         (void)stream_conn_write(s->conn, buf_head(&out), buf_pending(&out));
         buf_free(&out);
     }
+}
+
+/* A subscription the store could not start, or a HEAD: answered, and
+ * taken out before its stream began. */
+static void events_sub_drop(struct events_sub *s, int status, const char *text,
+                            struct buf *head)
+{
+    struct stream_conn *conn = s->conn;
+    events_sub_unlink(s);
+    stream_conn_set_data(conn, NULL);
+    if (head)
+        (void)stream_conn_reply(conn, head);
+    else
+        stream_reply_error_later(conn, s->method, status, "GET, HEAD, POST",
+                                 text, s->line);
+    events_sub_free(s);
+}
+
+/* The store has worked out where s starts and read what it has missed. */
+static void events_sub_start_done(struct store_job *job, void *arg)
+{
+    struct events_sub *s = arg;
+    s->job = NULL;
+    if (s->gone || job->cancelled) {
+        if (s->gone)
+            events_sub_free(s);
+        else
+            events_sub_drop(s, 503, "the server is shutting down", NULL);
+        store_job_free(job);
+        return;
+    }
+    if (job->rc != 0) {
+        fprintf(stderr, "stream: subscribe: %s\n", job->error);
+        store_job_free(job);
+        events_sub_drop(s, 503, "the event store is not available; try "
+                        "again later", NULL);
+        return;
+    }
+    long long resume = job->after;
+    if (resume > job->last) {
+        /* An id this store never gave out (a store that was reset, or a
+         * made-up id): waiting for ids to pass it would hide every new
+         * event from this client, so it gets the live ones from here. */
+        fprintf(stderr, "stream: Last-Event-ID %lld is past the last id %lld "
+                "of this store: resuming from %lld\n", resume, job->last,
+                job->last);
+        resume = job->last;
+    }
+    struct buf head = BUF_INIT;
+    http_append_sse_head(&head);
+    if (s->method == HTTP_HEAD) {
+        store_job_free(job);
+        events_sub_drop(s, 0, NULL, &head);
+        buf_free(&head);
+        return;
+    }
+    sse_append_retry(&head, EVENTS_RETRY_MS);
+    int rc = stream_conn_write(s->conn, buf_head(&head), buf_pending(&head));
+    buf_free(&head);
+    s->started = 1;
+    free(s->line);
+    s->line = NULL;
+    if (rc != 0) {
+        store_job_free(job); /* closing: the closed callback frees s */
+        return;
+    }
+    if (resume >= 0)
+        events_send_missed(s, job, resume);
+    /* What the store held after start when the job ran; what committed
+     * since reaches this client through its own catch-up, then the
+     * fan-out, which skips ids it already has. */
+    s->last_id = job->start;
+    events_sub_write_read(s, job);
+    if (job->last > s->last_id)
+        s->last_id = job->last;
+    store_job_free(job);
+    events_sub_catch_up(s, 0);
 }
 
 static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
@@ -402,7 +551,7 @@ static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
     struct events_request r;
     const char *why = NULL;
     char value[32];
-    long long resume = -1, start;
+    long long resume = -1;
     unsigned history = 0;
 
     r.nch = 0;
@@ -441,79 +590,43 @@ static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
         return;
     }
 
-    /* Where this client starts, before anything is sent: a store that
-     * cannot answer gets a 503 the client retries, not a dead stream. */
-    long long last;
-    if (broker_last_id(ev->broker, &last) != 0) {
-        fprintf(stderr, "stream: subscribe: %s\n", broker_error(ev->broker));
-        events_reply_error(conn, method, 503, "the event store is not "
-                           "available; try again later");
-        return;
-    }
-    if (resume > last) {
-        /* An id this store never gave out (a store that was reset, or a
-         * made-up id): waiting for ids to pass it would hide every new
-         * event from this client, so it gets the live ones from here. */
-        fprintf(stderr, "stream: Last-Event-ID %lld is past the last id %lld "
-                "of this store: resuming from %lld\n", resume, last, last);
-        resume = last;
-    }
-    if (resume >= 0) {
-        start = resume;
-    } else if (history == 0) {
-        start = last; /* live events only */
-    } else if (broker_history_start(ev->broker, r.channels, r.nch, history,
-                                    &start) != 0) {
-        fprintf(stderr, "stream: subscribe: %s\n", broker_error(ev->broker));
-        events_reply_error(conn, method, 503, "the event store is not "
-                           "available; try again later");
-        return;
-    }
-
-    struct buf head = BUF_INIT;
-    http_append_sse_head(&head);
-    if (method == HTTP_HEAD) {
-        (void)stream_conn_reply(conn, &head);
-        buf_free(&head);
-        return;
-    }
-    sse_append_retry(&head, EVENTS_RETRY_MS);
-    int rc = stream_conn_write(conn, buf_head(&head), buf_pending(&head));
-    buf_free(&head);
-    if (rc != 0)
-        return;
-
+    /* In the index at once, so the caps count it, but skipped by the
+     * fan-out until the store has said where it starts. */
     struct events_sub *s = mem_calloc(1, sizeof *s);
     s->slot.closed = events_sub_closed;
     s->ev = ev;
     s->conn = conn;
+    s->method = method;
+    s->line = stream_reply_request_line(conn);
+    s->catching_up = 1;
     s->nch = r.nch;
     s->members = mem_calloc(r.nch, sizeof *s->members);
     for (size_t i = 0; i < r.nch; i++) {
         s->members[i].sub = s;
         chan_index_add(ev->index, r.channels[i], &s->members[i]);
     }
-    stream_conn_set_data(conn, &s->slot);
     s->next = ev->subs;
     if (ev->subs)
         ev->subs->prev = s;
     ev->subs = s;
     ev->stats.subscribers++;
+    stream_conn_set_data(conn, &s->slot);
 
-    if (resume >= 0)
-        events_send_missed(s, &r, resume);
-    s->last_id = start;
-    /* Everything after start that is stored now; what commits later comes
-     * through the fan-out, which skips ids this client already has. From
-     * the last id (a live-only subscription) there is nothing to read:
-     * what commits after it reaches the fan-out after this subscriber is
-     * in the index. */
-    if (start < last &&
-        broker_read_since(ev->broker, start, r.channels, r.nch,
-                          (size_t)-1, events_send_to_sub, s) < 0) {
-        fprintf(stderr, "stream: catch-up: %s\n", broker_error(ev->broker));
-        stream_conn_abort(conn, "broker error");
+    struct store_job *job = store_job_new(STORE_SUBSCRIBE);
+    store_job_set_channels(job, r.channels, r.nch);
+    job->after = resume;
+    job->history = history;
+    if (store_submit(ev->store, job, 1, events_sub_start_done, s) != 0) {
+        store_job_free(job);
+        ev->stats.refused_busy++;
+        fprintf(stderr, "stream: subscribe to %s refused: %zu store jobs "
+                "pending (SSELIGHT_STORE_QUEUE)\n", r.channels[0],
+                store_queue_max(ev->store));
+        events_sub_drop(s, 503, "the event store is busy; try again later",
+                        NULL);
+        return;
     }
+    s->job = job;
 }
 
 /* 0 when the request may publish; otherwise answers it and returns -1. */
@@ -573,44 +686,89 @@ static int events_batch_add(const char *name, const char *data, size_t len,
     return 0;
 }
 
+static void events_store_done(struct store_job *job, void *arg);
+
 /* Stores evs[0..n) in channel under the request's idempotency key (if
- * any) and answers: 200 with the ids, one per line (X-Event-Id: the first;
- * Idempotent-Replayed: true when the key had been used and nothing new was
- * stored), or 503 when the broker failed. */
+ * any), on the store thread, and answers once committed: 200 with the
+ * ids, one per line (X-Event-Id: the first; Idempotent-Replayed: true when
+ * the key had been used and nothing new was stored), or 503 when the
+ * broker failed or too many store jobs are pending. */
 static void events_store(struct stream_events *ev, struct stream_conn *conn,
                          enum http_method method, const char *channel,
                          const struct broker_new_event *evs, size_t n,
                          const char *key)
 {
-    long long first;
-    size_t stored;
-    int rc = broker_publish_many(ev->broker, channel, evs, n, key, &first,
-                                  &stored);
-    if (rc < 0) {
-        fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",
-                n, channel, broker_error(ev->broker));
-        char why[80];
-        snprintf(why, sizeof why, "not stored: the broker (%s) failed; "
-                 "try again", broker_kind(ev->broker));
-        events_reply_error(conn, method, 503, why);
+    struct store_job *job = store_job_new(STORE_PUBLISH);
+    store_job_set_channels(job, &channel, 1);
+    for (size_t i = 0; i < n; i++)
+        store_job_add(job, evs[i].event, evs[i].data, evs[i].len);
+    if (key)
+        snprintf(job->key, sizeof job->key, "%s", key);
+    struct events_pub *p = mem_calloc(1, sizeof *p);
+    p->slot.closed = events_pub_closed;
+    p->ev = ev;
+    p->conn = conn;
+    p->method = method;
+    p->n = n;
+    p->line = stream_reply_request_line(conn);
+    if (store_submit(ev->store, job, 1, events_store_done, p) != 0) {
+        store_job_free(job);
+        free(p->line);
+        free(p);
+        ev->stats.refused_busy++;
+        fprintf(stderr, "stream: publish of %zu event(s) to %s refused: %zu "
+                "store jobs pending (SSELIGHT_STORE_QUEUE)\n", n, channel,
+                store_queue_max(ev->store));
+        events_reply_error(conn, method, 503, "not stored: the event store is "
+                           "busy; try again");
         return;
     }
-    if (rc == 0)
-        ev->stats.published += n;
-    else
+    stream_conn_set_data(conn, &p->slot);
+}
+
+static void events_store_done(struct store_job *job, void *arg)
+{
+    struct events_pub *p = arg;
+    struct stream_events *ev = p->ev;
+    struct stream_conn *conn = p->conn;
+    const char *channel = job->channels[0];
+    if (job->rc == 0)
+        ev->stats.published += p->n;
+    if (job->rc < 0)
+        fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",
+                p->n, channel, job->error);
+    else if (job->rc == 1)
         fprintf(stderr, "stream: publish to %s repeated with a used "
                 "Idempotency-Key: answered event %lld, stored nothing\n",
-                channel, first);
-    struct buf out = BUF_INIT;
-    http_begin_head(&out, 200, "text/plain; charset=utf-8");
-    buf_appendf(&out, "Cache-Control: no-store\r\nX-Event-Id: %lld\r\n%s",
-                first, rc == 1 ? "Idempotent-Replayed: true\r\n" : "");
-    http_end_head(&out);
-    for (size_t i = 0; i < stored; i++)
-        buf_appendf(&out, "%lld\n", first + (long long)i);
-    (void)stream_conn_reply(conn, &out);
-    buf_free(&out);
-    if (rc == 0)
+                channel, job->first_id);
+    if (conn && !job->cancelled) {
+        stream_conn_set_data(conn, NULL);
+        if (job->rc < 0) {
+            char why[80];
+            snprintf(why, sizeof why, "not stored: the broker (%s) failed; "
+                     "try again", store_kind(ev->store));
+            stream_reply_error_later(conn, p->method, 503, "GET, HEAD, POST",
+                                     why, p->line);
+        } else {
+            struct buf out = BUF_INIT;
+            http_begin_head(&out, 200, "text/plain; charset=utf-8");
+            buf_appendf(&out, "Cache-Control: no-store\r\nX-Event-Id: "
+                        "%lld\r\n%s", job->first_id, job->rc == 1 ?
+                        "Idempotent-Replayed: true\r\n" : "");
+            http_end_head(&out);
+            for (size_t i = 0; i < job->n_stored; i++)
+                buf_appendf(&out, "%lld\n", job->first_id + (long long)i);
+            (void)stream_conn_reply(conn, &out);
+            buf_free(&out);
+        }
+    } else if (conn) {
+        stream_conn_set_data(conn, NULL); /* shutting down: no answer */
+    }
+    int stored = job->rc == 0 && !job->cancelled;
+    store_job_free(job);
+    free(p->line);
+    free(p);
+    if (stored)
         events_catch_up(ev);
 }
 
@@ -756,6 +914,13 @@ struct stream_events *stream_events_new(struct loop *loop,
         free(ev);
         return NULL;
     }
+    ev->store = store_open(loop, c->broker_url, c->data_dir, c->history,
+                           c->store_queue, err, errlen);
+    if (!ev->store) {
+        broker_close(ev->broker);
+        free(ev);
+        return NULL;
+    }
     /* Fan out from the store's last id. A store that cannot answer yet (a
      * Redis that is down) is not fatal: the fan-out then starts from 0,
      * and subscribers, which all come later, skip what they have not
@@ -768,11 +933,12 @@ struct stream_events *stream_events_new(struct loop *loop,
     if (broker_watch(ev->broker, loop, events_on_wake, ev) != 0) {
         snprintf(err, errlen, "cannot watch the broker: %s",
                  broker_error(ev->broker));
+        store_close(ev->store);
         broker_close(ev->broker);
         free(ev);
         return NULL;
     }
-    loop_timer_init(&ev->resync, events_on_resync);
+    loop_timer_init(&ev->feed_retry, events_on_feed_retry);
     ev->index = chan_index_new();
     loop_timer_init(&ev->heartbeat, events_on_heartbeat);
     loop_timer_start(loop, &ev->heartbeat, ev->heartbeat_ms);
@@ -784,7 +950,8 @@ void stream_events_free(struct stream_events *ev)
     if (!ev)
         return;
     loop_timer_stop(ev->loop, &ev->heartbeat);
-    loop_timer_stop(ev->loop, &ev->resync);
+    loop_timer_stop(ev->loop, &ev->feed_retry);
+    store_close(ev->store);
     broker_close(ev->broker);
     chan_index_free(ev->index);
     free(ev);

@@ -29,6 +29,7 @@ struct stream_events_config {
     unsigned heartbeat_ms;      /* 0: EVENTS_HEARTBEAT_MS */
     size_t max_subscribers;     /* in this process; past it 503 (0: no cap) */
     size_t max_channel_subscribers; /* per channel; past it 503 (0: no cap) */
+    size_t store_queue;         /* store jobs pending; past it 503 (0: default) */
 };
 
 struct stream_events_stats {
@@ -36,6 +37,7 @@ struct stream_events_stats {
     uint64_t delivered;     /* events written to subscribers */
     uint64_t heartbeats;    /* heartbeat comments written */
     uint64_t refused_cap;   /* subscriptions refused by a subscriber cap */
+    uint64_t refused_busy;  /* publishes and subscriptions refused: store queue full */
     size_t subscribers;     /* open right now */
 };
 

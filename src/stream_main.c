@@ -23,6 +23,7 @@
 #include "fcgi_conn.h"
 #include "http.h"
 #include "loop.h"
+#include "store.h"
 #include "stream_app.h"
 
 #define STREAM_LISTEN_FD 0             /* FCGI_LISTENSOCK_FILENO */
@@ -277,7 +278,7 @@ int main(void)
     loop_timer_init(&g_main.shutdown_poll, stream_main_on_shutdown_poll);
     const char *data_dir = getenv("SSELIGHT_DATA_DIR");
     unsigned long long history, heartbeat, out_max, write_timeout, max_subs,
-        max_chan_subs, max_cgi;
+        max_chan_subs, max_cgi, store_queue;
     if (stream_main_env_number("SSELIGHT_HISTORY", 1000, 1, 1000000,
                                &history) != 0 ||
         stream_main_env_number("SSELIGHT_HEARTBEAT_MS", 15000, 100, 3600000,
@@ -291,7 +292,9 @@ int main(void)
         stream_main_env_number("SSELIGHT_MAX_CHANNEL_SUBSCRIBERS", 20000, 0,
                                10000000, &max_chan_subs) != 0 ||
         stream_main_env_number("SSELIGHT_MAX_CGI_STREAMS", CGI_CAP_DEFAULT, 0,
-                               100000, &max_cgi) != 0)
+                               100000, &max_cgi) != 0 ||
+        stream_main_env_number("SSELIGHT_STORE_QUEUE", STORE_QUEUE_DEFAULT, 1,
+                               1000000, &store_queue) != 0)
         return stream_main_fail(cgi, 2);
     if (cgi && (!data_dir || !*data_dir)) {
         /* Under CGI the working directory is the program's, inside the
@@ -307,6 +310,7 @@ int main(void)
         .heartbeat_ms = (unsigned)heartbeat,
         .max_subscribers = (size_t)max_subs,
         .max_channel_subscribers = (size_t)max_chan_subs,
+        .store_queue = (size_t)store_queue,
     };
     if (events.publish_token && !*events.publish_token)
         events.publish_token = NULL;

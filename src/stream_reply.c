@@ -2,11 +2,25 @@
 #include "stream_reply.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "buf.h"
+#include "mem.h"
 
-void stream_reply_error(struct stream_conn *conn, enum http_method method,
-                        int status, const char *allow, const char *text)
+/* "METHOD URI" of conn's request into out (the URI cut at 200 bytes: a
+ * 414's URI is long by definition). */
+static void stream_reply_line(const struct stream_conn *conn, char *out,
+                              size_t outsz)
+{
+    const char *m = stream_conn_param(conn, "REQUEST_METHOD");
+    const char *uri = stream_conn_param(conn, "REQUEST_URI");
+    snprintf(out, outsz, "%.15s %.200s", m ? m : "-", uri ? uri : "-");
+}
+
+void stream_reply_error_later(struct stream_conn *conn,
+                              enum http_method method, int status,
+                              const char *allow, const char *text,
+                              const char *request_line)
 {
     struct buf out = BUF_INIT;
     if (status == 405)
@@ -14,11 +28,26 @@ void stream_reply_error(struct stream_conn *conn, enum http_method method,
                                 text);
     else
         http_append_error(&out, method, status, text);
-    const char *m = stream_conn_param(conn, "REQUEST_METHOD");
-    const char *uri = stream_conn_param(conn, "REQUEST_URI");
-    /* At most 200 bytes of the URI: a 414's URI is long by definition. */
-    fprintf(stderr, "stream: %d for %s %.200s: %s\n", status, m ? m : "-",
-            uri ? uri : "-", text);
+    fprintf(stderr, "stream: %d for %s: %s\n", status,
+            request_line ? request_line : "- -", text);
     (void)stream_conn_reply(conn, &out);
     buf_free(&out);
+}
+
+void stream_reply_error(struct stream_conn *conn, enum http_method method,
+                        int status, const char *allow, const char *text)
+{
+    char line[STREAM_REPLY_LINE_MAX];
+    stream_reply_line(conn, line, sizeof line);
+    stream_reply_error_later(conn, method, status, allow, text, line);
+}
+
+char *stream_reply_request_line(const struct stream_conn *conn)
+{
+    char line[STREAM_REPLY_LINE_MAX];
+    stream_reply_line(conn, line, sizeof line);
+    size_t n = strlen(line) + 1;
+    char *copy = mem_calloc(1, n);
+    memcpy(copy, line, n);
+    return copy;
 }

@@ -7,10 +7,24 @@
 #include "stream_conn.h"
 #include "http.h"
 
+#define STREAM_REPLY_LINE_MAX 220 /* "METHOD URI" in a log line */
+
 /* Answers conn with status and the one-line reason text, ends the response,
  * and logs "stream: STATUS for METHOD URI: TEXT". allow is the Allow list
  * for a 405 (NULL: "GET, HEAD"). */
 void stream_reply_error(struct stream_conn *conn, enum http_method method,
                         int status, const char *allow, const char *text);
+
+/* The request line for the log of an answer given later than the request
+ * callback, when the transport's params are gone: "METHOD URI", the URI
+ * cut at 200 bytes. Free it with free(). */
+char *stream_reply_request_line(const struct stream_conn *conn);
+
+/* stream_reply_error for such an answer: logs request_line (from
+ * stream_reply_request_line; NULL: "- -") instead of the params. */
+void stream_reply_error_later(struct stream_conn *conn,
+                              enum http_method method, int status,
+                              const char *allow, const char *text,
+                              const char *request_line);
 
 #endif

@@ -152,7 +152,7 @@ kill_during_traffic() {
         old2=$(server_procs "$proc" | tr '\n' ' ')
         local st=()
         for p in $old2; do
-            strace -qq -p "$p" -e trace=socket -e inject=socket:signal=KILL:when=1 -o /dev/null 2>/dev/null &
+            strace -qq -f -p "$p" -e trace=socket -e inject=socket:signal=KILL:when=1 -o /dev/null 2>/dev/null &
             st+=($!); BG+=($!)
         done
         wait_traced $old2 || echo "# $name: strace did not attach to $old2"
@@ -343,7 +343,7 @@ disk_case() {
         how="remount,ro"; ro_undo="mount -o remount,rw $MNT"
     elif command -v strace >/dev/null; then
         how="EROFS injected by strace into the responder's disk writes (remount,ro: $(head -n1 "$w/remount.err" 2>/dev/null | sed 's/^mount: //'))"
-        strace -qq -p "$sp" -e trace=pwrite64,pwritev,pwritev2,ftruncate,fallocate,fsync,fdatasync \
+        strace -qq -f -p "$sp" -e trace=pwrite64,pwritev,pwritev2,ftruncate,fallocate,fsync,fdatasync \
             -e inject=pwrite64,pwritev,pwritev2,ftruncate,fallocate,fsync,fdatasync:error=EROFS \
             -o /dev/null &
         local st=$!; BG+=("$st")
