@@ -124,6 +124,11 @@ int broker_watch(struct broker *b, struct loop *loop, broker_wake_fn *fn,
     return b->ops->watch(b, loop, fn, arg);
 }
 
+void broker_set_wait_ms(struct broker *b, unsigned ms)
+{
+    b->ops->set_wait_ms(b, ms);
+}
+
 const char *broker_kind(const struct broker *b)
 {
     return b->ops->kind;

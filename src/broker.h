@@ -143,6 +143,14 @@ typedef void broker_wake_fn(void *arg);
 int broker_watch(struct broker *b, struct loop *loop, broker_wake_fn *fn,
                  void *arg);
 
+/* How long one call may wait for the store: for another process's write
+ * lock (embedded), for a command's answer (Redis; connecting keeps
+ * BROKER_REDIS_TIMEOUT_MS). The default, BROKER_BUSY_MS or
+ * BROKER_REDIS_TIMEOUT_MS, suits a caller that must not wait long; the
+ * stream responder's store thread, which holds no client while it waits,
+ * sets more. */
+void broker_set_wait_ms(struct broker *b, unsigned ms);
+
 /* "sqlite" or "redis". */
 const char *broker_kind(const struct broker *b);
 

@@ -120,6 +120,7 @@ struct broker_redis {
     uint64_t cmd_retry_at_ms;   /* no new connect before this */
     unsigned cmd_backoff_ms;
     uint64_t cmd_used_ms;
+    unsigned cmd_timeout_ms;    /* a command's answer; connecting: 1 s */
     char cmd_error[512];        /* why it is down */
 
     struct redis_live *live;    /* the live feed (started by the watch) */
@@ -234,7 +235,9 @@ static redisContext *redis_cmd(struct broker_redis *r, int *fatal)
         return NULL;
     }
     char why[200];
-    if (redisSetTimeout(c, tv) != REDIS_OK) {
+    struct timeval cmd_tv = { r->cmd_timeout_ms / 1000,
+                              (r->cmd_timeout_ms % 1000) * 1000 };
+    if (redisSetTimeout(c, cmd_tv) != REDIS_OK) {
         redis_cmd_drop(r, "setting the timeout");
         return NULL;
     }
@@ -639,6 +642,15 @@ static void broker_redis_close(struct broker *base)
     free(r);
 }
 
+static void broker_redis_set_wait_ms(struct broker *base, unsigned ms)
+{
+    struct broker_redis *r = (struct broker_redis *)base;
+    r->cmd_timeout_ms = ms;
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    if (r->cmd && redisSetTimeout(r->cmd, tv) != REDIS_OK)
+        redis_cmd_drop(r, "setting the timeout"); /* the next call reconnects */
+}
+
 struct broker *broker_redis_open(const struct redis_url *url, unsigned history,
                                  char *err, size_t errlen)
 {
@@ -646,6 +658,7 @@ struct broker *broker_redis_open(const struct redis_url *url, unsigned history,
     r->base.ops = &broker_redis_ops;
     r->url = *url;
     r->history = history ? history : BROKER_HISTORY_DEFAULT;
+    r->cmd_timeout_ms = BROKER_REDIS_TIMEOUT_MS;
     redis_url_describe(url, r->target, sizeof r->target);
     redis_live_channel(url->db, r->live_channel, sizeof r->live_channel);
     r->live = redis_live_new(url, r->target);
@@ -667,6 +680,7 @@ struct broker *broker_redis_open(const struct redis_url *url, unsigned history,
 static const struct broker_ops broker_redis_ops = {
     .kind = "redis",
     .feed_in_memory = 1,
+    .set_wait_ms = broker_redis_set_wait_ms,
     .close = broker_redis_close,
     .publish_many = broker_redis_publish_many,
     .read_since = broker_redis_read_since,

@@ -365,6 +365,14 @@ static size_t broker_sqlite_publish_group(struct broker *base,
     return ok;
 }
 
+static void broker_sqlite_set_wait_ms(struct broker *base, unsigned ms)
+{
+    struct broker_sqlite *b = (struct broker_sqlite *)base;
+    if (sqlite3_busy_timeout(b->db, (int)ms) != SQLITE_OK)
+        fprintf(stderr, "broker: setting the busy timeout: %s\n",
+                sqlite3_errmsg(b->db));
+}
+
 static int broker_sqlite_publish_many(struct broker *base,
                                       const char *channel,
                                       const struct broker_new_event *evs,
@@ -553,6 +561,7 @@ static const struct broker_ops broker_sqlite_ops = {
     .close = broker_sqlite_close,
     .publish_many = broker_sqlite_publish_many,
     .publish_group = broker_sqlite_publish_group,
+    .set_wait_ms = broker_sqlite_set_wait_ms,
     .read_since = broker_sqlite_read_since,
     .history_start = broker_sqlite_history_start,
     .last_id = broker_sqlite_last_id,

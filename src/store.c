@@ -15,13 +15,23 @@
 
 #define STORE_DELIVER_MAX 256 /* done callbacks in one loop round */
 
+/* One thread with its own broker connection and its own queue: the
+ * writer takes publishes, the reader everything else, so reads go on
+ * while a publish waits for another process's write lock. */
+struct store_worker {
+    struct store *s;
+    struct broker *broker;
+    pthread_t thread;
+    int running;
+    pthread_cond_t wake;          /* with s->mu */
+    struct store_job *todo, *todo_tail;
+};
+
 struct store {
     struct loop *loop;
-    struct broker *broker;        /* the thread's own connection */
-    pthread_t thread;
-    pthread_mutex_t mu;           /* guards the fields up to efd */
-    pthread_cond_t wake;
-    struct store_job *todo, *todo_tail;
+    struct store_worker writer, reader;
+    pthread_mutex_t mu;           /* guards the workers' queues and the
+                                   * fields up to efd */
     struct store_job *done, *done_tail;
     size_t pending;               /* bounded jobs not yet delivered */
     int stopping;
@@ -31,6 +41,7 @@ struct store {
     struct store_job *ready;      /* taken from done, not yet delivered */
     size_t queue_max;
     const char *kind;
+    struct store_stats stats;     /* under mu */
 };
 
 struct store_job *store_job_new(enum store_op op)
@@ -109,9 +120,9 @@ static int store_collect(const struct broker_event *e, void *arg)
     return 0;
 }
 
-static int store_fail(struct store *s, struct store_job *job)
+static int store_fail(struct broker *b, struct store_job *job)
 {
-    snprintf(job->error, sizeof job->error, "%s", broker_error(s->broker));
+    snprintf(job->error, sizeof job->error, "%s", broker_error(b));
     job->rc = -1;
     return -1;
 }
@@ -122,49 +133,49 @@ static void store_names(const struct store_job *job, const char **names)
         names[i] = job->channels[i];
 }
 
-static void store_run_read(struct store *s, struct store_job *job)
+static void store_run_read(struct broker *b, struct store_job *job)
 {
     const char *names[BROKER_CHANNELS_MAX];
     store_names(job, names);
-    job->nread = broker_read_since(s->broker, job->after, names, job->nch,
+    job->nread = broker_read_since(b, job->after, names, job->nch,
                                    job->limit ? job->limit : (size_t)-1,
                                    store_collect, job);
     if (job->nread == -1)
-        (void)store_fail(s, job);
+        (void)store_fail(b, job);
 }
 
-static void store_run_subscribe(struct store *s, struct store_job *job)
+static void store_run_subscribe(struct broker *b, struct store_job *job)
 {
     const char *names[BROKER_CHANNELS_MAX];
     store_names(job, names);
-    if (broker_last_id(s->broker, &job->last) != 0) {
-        (void)store_fail(s, job);
+    if (broker_last_id(b, &job->last) != 0) {
+        (void)store_fail(b, job);
         return;
     }
     long long resume = job->after < job->last ? job->after : job->last;
     if (resume >= 0) {
         job->start = resume;
         for (size_t i = 0; i < job->nch; i++)
-            if (broker_pruned_upto(s->broker, names[i], &job->pruned[i]) != 0)
+            if (broker_pruned_upto(b, names[i], &job->pruned[i]) != 0)
                 job->pruned[i] = 0; /* no notice; the events still come */
     } else if (job->history == 0) {
         job->start = job->last;
-    } else if (broker_history_start(s->broker, names, job->nch, job->history,
+    } else if (broker_history_start(b, names, job->nch, job->history,
                                     &job->start) != 0) {
-        (void)store_fail(s, job);
+        (void)store_fail(b, job);
         return;
     }
     if (job->start < job->last) {
-        job->nread = broker_read_since(s->broker, job->start, names, job->nch,
+        job->nread = broker_read_since(b, job->start, names, job->nch,
                                        (size_t)-1, store_collect, job);
         if (job->nread < 0)
-            (void)store_fail(s, job);
+            (void)store_fail(b, job);
     }
 }
 
 /* Commits the publishes of list (up to STORE_GROUP_MAX at a time) in
  * groups, in list order. */
-static void store_run_publishes(struct store *s, struct store_job **jobs,
+static void store_run_publishes(struct broker *b, struct store_job **jobs,
                                 size_t n)
 {
     struct broker_publish group[STORE_GROUP_MAX];
@@ -187,21 +198,30 @@ static void store_run_publishes(struct store *s, struct store_job **jobs,
             evs[at].len = job->in_ev[k].len;
         }
     }
-    (void)broker_publish_group(s->broker, group, n);
+    (void)broker_publish_group(b, group, n);
     for (size_t i = 0; i < n; i++) {
         jobs[i]->rc = group[i].rc;
         jobs[i]->first_id = group[i].first_id;
         jobs[i]->n_stored = group[i].n_stored;
         if (group[i].rc < 0)
             snprintf(jobs[i]->error, sizeof jobs[i]->error, "%s",
-                     broker_error(s->broker));
+                     broker_error(b));
     }
     free(evs);
 }
 
+static void store_count_group(struct store_stats *st, size_t n)
+{
+    st->publishes += n;
+    st->groups++;
+    if (n > st->largest_group)
+        st->largest_group = n;
+}
+
 /* Runs a batch taken from the queue: its publishes first, grouped, then
  * the reads (which see those publishes). */
-static void store_run_batch(struct store *s, struct store_job *list)
+static void store_run_batch(struct broker *b, struct store_job *list,
+                            struct store_stats *st)
 {
     struct store_job *group[STORE_GROUP_MAX];
     size_t n = 0;
@@ -210,17 +230,20 @@ static void store_run_batch(struct store *s, struct store_job *list)
             continue;
         group[n++] = j;
         if (n == STORE_GROUP_MAX) {
-            store_run_publishes(s, group, n);
+            store_run_publishes(b, group, n);
+            store_count_group(st, n);
             n = 0;
         }
     }
-    if (n)
-        store_run_publishes(s, group, n);
+    if (n) {
+        store_run_publishes(b, group, n);
+        store_count_group(st, n);
+    }
     for (struct store_job *j = list; j; j = j->next)
         if (j->op == STORE_READ)
-            store_run_read(s, j);
+            store_run_read(b, j);
         else if (j->op == STORE_SUBSCRIBE)
-            store_run_subscribe(s, j);
+            store_run_subscribe(b, j);
 }
 
 static void store_signal_loop(struct store *s)
@@ -233,23 +256,29 @@ static void store_signal_loop(struct store *s)
 
 static void *store_thread(void *arg)
 {
-    struct store *s = arg;
+    struct store_worker *w = arg;
+    struct store *s = w->s;
     for (;;) {
         if (pthread_mutex_lock(&s->mu) != 0)
             abort();
-        while (!s->todo && !s->stopping)
-            if (pthread_cond_wait(&s->wake, &s->mu) != 0)
+        while (!w->todo && !s->stopping)
+            if (pthread_cond_wait(&w->wake, &s->mu) != 0)
                 abort();
-        struct store_job *list = s->todo, *tail = s->todo_tail;
-        s->todo = s->todo_tail = NULL;
+        struct store_job *list = w->todo, *tail = w->todo_tail;
+        w->todo = w->todo_tail = NULL;
         int stop = s->stopping && !list;
         if (pthread_mutex_unlock(&s->mu) != 0)
             abort();
         if (stop)
             return NULL;
-        store_run_batch(s, list);
+        struct store_stats st = { 0 };
+        store_run_batch(w->broker, list, &st);
         if (pthread_mutex_lock(&s->mu) != 0)
             abort();
+        s->stats.publishes += st.publishes;
+        s->stats.groups += st.groups;
+        if (st.largest_group > s->stats.largest_group)
+            s->stats.largest_group = st.largest_group;
         if (s->done_tail)
             s->done_tail->next = list;
         else
@@ -320,6 +349,57 @@ static void store_on_more(struct loop *loop, struct loop_timer *t)
     store_deliver(s);
 }
 
+/* Opens w's broker connection (waiting up to STORE_WAIT_MS a call) and
+ * prepares its queue; the thread starts in store_start. */
+static int store_worker_init(struct store *s, struct store_worker *w,
+                             const char *url, const char *dir,
+                             unsigned history, char *err, size_t errlen)
+{
+    w->s = s;
+    w->broker = broker_open(url, dir, history, err, errlen);
+    if (!w->broker)
+        return -1;
+    broker_set_wait_ms(w->broker, STORE_WAIT_MS);
+    int rc = pthread_cond_init(&w->wake, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "store: pthread_cond_init: %s", strerror(rc));
+        broker_close(w->broker);
+        w->broker = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void store_worker_stop(struct store_worker *w)
+{
+    if (w->running) {
+        int rc = pthread_join(w->thread, NULL);
+        if (rc != 0)
+            fprintf(stderr, "stream: store: joining a thread: %s\n",
+                    strerror(rc));
+        w->running = 0;
+    }
+    if (w->broker) {
+        (void)pthread_cond_destroy(&w->wake);
+        broker_close(w->broker);
+        w->broker = NULL;
+    }
+}
+
+/* Wakes both threads to finish their queues and end, and waits for them. */
+static void store_stop_threads(struct store *s)
+{
+    if (pthread_mutex_lock(&s->mu) != 0)
+        abort();
+    s->stopping = 1;
+    if ((s->writer.broker && pthread_cond_signal(&s->writer.wake) != 0) ||
+        (s->reader.broker && pthread_cond_signal(&s->reader.wake) != 0) ||
+        pthread_mutex_unlock(&s->mu) != 0)
+        abort();
+    store_worker_stop(&s->writer);
+    store_worker_stop(&s->reader);
+}
+
 struct store *store_open(struct loop *loop, const char *url, const char *dir,
                          unsigned history, size_t queue_max, char *err,
                          size_t errlen)
@@ -327,36 +407,47 @@ struct store *store_open(struct loop *loop, const char *url, const char *dir,
     struct store *s = mem_calloc(1, sizeof *s);
     s->loop = loop;
     s->queue_max = queue_max ? queue_max : STORE_QUEUE_DEFAULT;
-    s->broker = broker_open(url, dir, history, err, errlen);
-    if (!s->broker) {
+    loop_timer_init(&s->more, store_on_more);
+    int rc = pthread_mutex_init(&s->mu, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "store: pthread_mutex_init: %s", strerror(rc));
         free(s);
         return NULL;
     }
-    s->kind = broker_kind(s->broker);
-    loop_timer_init(&s->more, store_on_more);
+    s->efd = -1;
+    if (store_worker_init(s, &s->writer, url, dir, history, err, errlen) != 0 ||
+        store_worker_init(s, &s->reader, url, dir, history, err, errlen) != 0)
+        goto fail;
+    s->kind = broker_kind(s->writer.broker);
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->efd < 0) {
         snprintf(err, errlen, "store: eventfd: %s", strerror(errno));
-        goto fail_broker;
+        goto fail;
     }
     if (loop_io_add(loop, &s->io, s->efd, EPOLLIN, store_on_event) != 0) {
         snprintf(err, errlen, "store: epoll: %s", strerror(errno));
-        goto fail_efd;
+        (void)close(s->efd);
+        s->efd = -1;
+        goto fail;
     }
-    int rc;
-    if ((rc = pthread_mutex_init(&s->mu, NULL)) != 0 ||
-        (rc = pthread_cond_init(&s->wake, NULL)) != 0 ||
-        (rc = pthread_create(&s->thread, NULL, store_thread, s)) != 0) {
-        snprintf(err, errlen, "store: starting the thread: %s", strerror(rc));
-        goto fail_io;
+    struct store_worker *ws[2] = { &s->writer, &s->reader };
+    for (int i = 0; i < 2; i++) {
+        rc = pthread_create(&ws[i]->thread, NULL, store_thread, ws[i]);
+        if (rc != 0) {
+            snprintf(err, errlen, "store: starting a thread: %s",
+                     strerror(rc));
+            goto fail;
+        }
+        ws[i]->running = 1;
     }
     return s;
-fail_io:
-    (void)loop_io_del(loop, &s->io);
-fail_efd:
-    (void)close(s->efd);
-fail_broker:
-    broker_close(s->broker);
+fail:
+    store_stop_threads(s);
+    if (s->efd >= 0) {
+        (void)loop_io_del(loop, &s->io);
+        (void)close(s->efd);
+    }
+    (void)pthread_mutex_destroy(&s->mu);
     free(s);
     return NULL;
 }
@@ -365,16 +456,7 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
-    if (pthread_mutex_lock(&s->mu) != 0)
-        abort();
-    s->stopping = 1;
-    if (pthread_cond_signal(&s->wake) != 0 ||
-        pthread_mutex_unlock(&s->mu) != 0)
-        abort();
-    int rc = pthread_join(s->thread, NULL);
-    if (rc != 0)
-        fprintf(stderr, "stream: store: joining the thread: %s\n",
-                strerror(rc));
+    store_stop_threads(s);
     store_take_done(s);
     while (s->ready) {
         struct store_job *j = s->ready;
@@ -389,9 +471,7 @@ void store_close(struct store *s)
     if (close(s->efd) != 0)
         fprintf(stderr, "stream: store: close(eventfd): %s\n",
                 strerror(errno));
-    (void)pthread_cond_destroy(&s->wake);
     (void)pthread_mutex_destroy(&s->mu);
-    broker_close(s->broker);
     free(s);
 }
 
@@ -411,26 +491,30 @@ int store_submit(struct store *s, struct store_job *job, int bounded,
     }
     if (bounded)
         s->pending++;
-    if (s->todo_tail)
-        s->todo_tail->next = job;
+    struct store_worker *w = job->op == STORE_PUBLISH ? &s->writer
+                                                      : &s->reader;
+    if (w->todo_tail)
+        w->todo_tail->next = job;
     else
-        s->todo = job;
-    s->todo_tail = job;
-    if (pthread_cond_signal(&s->wake) != 0 ||
+        w->todo = job;
+    w->todo_tail = job;
+    if (pthread_cond_signal(&w->wake) != 0 ||
         pthread_mutex_unlock(&s->mu) != 0)
         abort();
     return 0;
 }
 
-size_t store_pending(const struct store *s)
+struct store_stats store_stats(const struct store *s)
 {
-    struct store *m = (struct store *)s;
+    struct store *m = (struct store *)s; /* the mutex only */
     if (pthread_mutex_lock(&m->mu) != 0)
         abort();
-    size_t n = m->pending;
+    struct store_stats st = m->stats;
+    st.pending = m->pending;
     if (pthread_mutex_unlock(&m->mu) != 0)
         abort();
-    return n;
+    st.queue_max = m->queue_max;
+    return st;
 }
 
 size_t store_queue_max(const struct store *s)

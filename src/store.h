@@ -6,10 +6,15 @@
  * process. Publishes that queue up while a commit is in flight are
  * committed together in the next transaction (broker_publish_group).
  *
- * Jobs a client asks for (publish, subscribe) count against a bound; past
- * it store_submit refuses and the caller answers 503. Reads the responder
- * makes for its own subscribers (the live feed, catching one up) are not
- * bounded: refusing them would lose events.
+ * Jobs submitted as bounded (publishes) count against a bound; past it
+ * store_submit refuses and the caller answers 503. The rest are not: a
+ * subscription's start is bounded by the subscriber caps, and the reads the
+ * responder makes for its own subscribers (the live feed, catching one up)
+ * cannot be refused without losing events.
+ *
+ * Two threads, each with its own broker connection: a writer for
+ * publishes and a reader for the rest, so subscribers still start while a
+ * publish waits for another process's write lock.
  *
  * Thread contract: a submitted job belongs to the store until its done
  * callback runs, on the loop thread. Everything else is loop-thread only. */
@@ -17,6 +22,7 @@
 #define SSELIGHT_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "broker.h"
 #include "buf.h"
@@ -25,6 +31,8 @@
 
 #define STORE_QUEUE_DEFAULT 1024 /* client jobs waiting or running */
 #define STORE_GROUP_MAX 256      /* publishes in one transaction */
+#define STORE_WAIT_MS 10000      /* a store call waits this long for a lock
+                                  * or a Redis answer, then fails (503) */
 
 enum store_op {
     /* Stores evs[0..n) in channels[0] under key. Results: rc (as
@@ -118,8 +126,16 @@ void store_job_event(const struct store_job *job, size_t i,
 int store_submit(struct store *s, struct store_job *job, int bounded,
                  store_done_fn *done, void *arg);
 
-/* Client jobs pending now; the bound. */
-size_t store_pending(const struct store *s);
+struct store_stats {
+    size_t pending;          /* client jobs queued or running now */
+    size_t queue_max;        /* their bound */
+    uint64_t publishes;      /* publish jobs run */
+    uint64_t groups;         /* transactions they were committed in */
+    size_t largest_group;    /* most publishes in one transaction */
+};
+struct store_stats store_stats(const struct store *s);
+
+/* The bound on client jobs. */
 size_t store_queue_max(const struct store *s);
 
 /* The kind of broker ("sqlite", "redis"). */

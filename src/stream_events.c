@@ -616,16 +616,8 @@ static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
     store_job_set_channels(job, r.channels, r.nch);
     job->after = resume;
     job->history = history;
-    if (store_submit(ev->store, job, 1, events_sub_start_done, s) != 0) {
-        store_job_free(job);
-        ev->stats.refused_busy++;
-        fprintf(stderr, "stream: subscribe to %s refused: %zu store jobs "
-                "pending (SSELIGHT_STORE_QUEUE)\n", r.channels[0],
-                store_queue_max(ev->store));
-        events_sub_drop(s, 503, "the event store is busy; try again later",
-                        NULL);
-        return;
-    }
+    /* Not bounded by the store queue: the subscriber caps bound these. */
+    (void)store_submit(ev->store, job, 0, events_sub_start_done, s);
     s->job = job;
 }
 
@@ -984,4 +976,9 @@ void stream_events_append_broker_json(const struct stream_events *ev,
                                       struct buf *out)
 {
     broker_append_stats_json(ev->broker, out);
+    struct store_stats st = store_stats(ev->store);
+    buf_appendf(out, ",\"store\":{\"pending\":%zu,\"queue_max\":%zu,"
+                "\"publishes\":%llu,\"transactions\":%llu,\"largest_group\":%zu}",
+                st.pending, st.queue_max, (unsigned long long)st.publishes,
+                (unsigned long long)st.groups, st.largest_group);
 }

@@ -29,7 +29,7 @@ struct stream_events_config {
     unsigned heartbeat_ms;      /* 0: EVENTS_HEARTBEAT_MS */
     size_t max_subscribers;     /* in this process; past it 503 (0: no cap) */
     size_t max_channel_subscribers; /* per channel; past it 503 (0: no cap) */
-    size_t store_queue;         /* store jobs pending; past it 503 (0: default) */
+    size_t store_queue;         /* publishes pending; past it 503 (0: default) */
 };
 
 struct stream_events_stats {
@@ -37,7 +37,7 @@ struct stream_events_stats {
     uint64_t delivered;     /* events written to subscribers */
     uint64_t heartbeats;    /* heartbeat comments written */
     uint64_t refused_cap;   /* subscriptions refused by a subscriber cap */
-    uint64_t refused_busy;  /* publishes and subscriptions refused: store queue full */
+    uint64_t refused_busy;  /* publishes refused: the store queue was full */
     size_t subscribers;     /* open right now */
 };
 
@@ -64,7 +64,8 @@ struct stream_events_stats stream_events_stats(const struct stream_events *ev);
 void stream_events_append_channels_json(const struct stream_events *ev,
                                         struct buf *out);
 
-/* Appends "\"broker\":{...}": the backend and its health. */
+/* Appends "\"broker\":{...},\"store\":{...}": the backend and its
+ * health, and the store thread's queue and group commits. */
 void stream_events_append_broker_json(const struct stream_events *ev,
                                       struct buf *out);
 

@@ -1,0 +1,107 @@
+#!/bin/bash
+# The stream loop never waits on the store: the real lighttpd with the
+# project's lighttpd.conf, heartbeats every 500 ms, and
+#   1. another process holding SQLite's write lock for 3 s (the sqlite3
+#      shell: BEGIN IMMEDIATE, sleep 3, COMMIT) while 20 publishes arrive
+#      from 5 connections: /streams/ticks keeps its 1 s period (+-150 ms),
+#      50 channel subscribers keep their heartbeats, a new subscription
+#      starts during the lock, every publish is answered 200 after the lock
+#      and reaches all 50 once, in order (tests/lib/stall-check.mjs);
+#   2. the same with SSELIGHT_STORE_QUEUE=4 and 10 publishers: the publishes
+#      past the queue get 503 with Retry-After and a log line, the others
+#      200 after the lock, each delivered once, in order;
+#   3. Redis paused with DEBUG SLEEP 3, and
+#   4. Redis stopped with SIGSTOP for 3 s, then SIGCONT: the same checks as
+#      1 (the new subscription excepted: it waits for Redis too);
+#   5. group commit, SSELIGHT_SYNC=full: 16 publishers x 500 publishes at
+#      once, every 10th a batch of 3, every 25th repeated with its key: all
+#      answered, batches with consecutive ids, repeats replayed, no id twice,
+#      5 subscribers with every stored event once, in order, and fewer
+#      transactions than publishes in /stats (tests/lib/group-publish.mjs).
+source "$(dirname "$0")/../lib/harness.sh"
+
+export SSELIGHT_HEARTBEAT_MS=500
+NODE=$(command -v node)
+REDIS_PID=""
+REDIS_DIR=$(mktemp -d /tmp/sselight-stall.XXXXXX)
+trap 'if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null; fi; if [ -n "$REDIS_PID" ]; then kill -CONT "$REDIS_PID" 2>/dev/null; kill -TERM "$REDIS_PID" 2>/dev/null; fi; rm -rf "$REDIS_DIR"' EXIT
+
+# node_checks NAME SCRIPT ARGS...: runs a checking script against
+# BASE_URL, shows its lines and adds its counts to this test's.
+node_checks() {
+    local name=$1 script=$2 out p f
+    shift 2
+    out=$(BASE_URL=$BASE_URL timeout 120 "$NODE" "$ROOT/tests/lib/$script" "$@" 2>&1)
+    local rc=$?
+    printf '%s\n' "$out" | tee "$OUT_DIR/$name.out" | grep -v ': [0-9]* passed, [0-9]* failed$'
+    p=$(printf '%s\n' "$out" | grep -c '^ok - ')
+    f=$(printf '%s\n' "$out" | grep -c '^not ok - ')
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        fail "$name: $script exited with status $rc"
+    fi
+}
+
+# section_end NAME: keeps this server's log as NAME.log, checks it for
+# sanitizer reports, stops the server.
+section_end() {
+    server_stop || fail "$1: lighttpd and its responders stop"
+    cp "$SERVER_LOG" "$OUT_DIR/$1.log"
+    if grep -qE 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$OUT_DIR/$1.log"; then
+        fail "$1: no sanitizer reports in the server log"
+    fi
+}
+
+wait_db() { wait_for_line_exists "$1"; }
+wait_for_line_exists() {
+    local i
+    for i in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done
+    return 1
+}
+
+# ---------------------------------------------------------------- 1
+export SSELIGHT_DATA_DIR=$REDIS_DIR/data1
+server_start || { fail "lighttpd starts"; harness_finish; exit 1; }
+wait_db "$SSELIGHT_DATA_DIR/broker.db" || fail "the broker file exists"
+lock="sqlite3 '$SSELIGHT_DATA_DIR/broker.db' 'BEGIN IMMEDIATE;' '.shell sleep 3' 'COMMIT;'"
+node_checks sqlite-lock stall-check.mjs --name "sqlite lock" --stall "$lock" --start-during
+check "sqlite lock: no publish failed in the log" bash -c "! grep -q 'publish of .* failed' '$SERVER_LOG'"
+section_end sqlite-lock
+
+# ---------------------------------------------------------------- 2
+export SSELIGHT_DATA_DIR=$REDIS_DIR/data2 SSELIGHT_STORE_QUEUE=4
+server_start || { fail "lighttpd starts (queue 4)"; harness_finish; exit 1; }
+wait_db "$SSELIGHT_DATA_DIR/broker.db" || fail "the broker file exists"
+lock="sqlite3 '$SSELIGHT_DATA_DIR/broker.db' 'BEGIN IMMEDIATE;' '.shell sleep 3' 'COMMIT;'"
+node_checks queue-full stall-check.mjs --name "queue full" --stall "$lock" --publishers 10 --pubs 20 --allow-503
+check "queue full: each 503 has a log line naming SSELIGHT_STORE_QUEUE" \
+    grep -q 'refused: .* store jobs pending (SSELIGHT_STORE_QUEUE)' "$SERVER_LOG"
+section_end queue-full
+unset SSELIGHT_STORE_QUEUE
+
+# ---------------------------------------------------------------- 3 and 4
+REDIS_PORT=$(free_port)
+if redis_server_start "$REDIS_PORT" "$OUT_DIR/redis.log" --dir "$REDIS_DIR" --enable-debug-command local; then
+    export SSELIGHT_BROKER=redis://127.0.0.1:$REDIS_PORT/0 SSELIGHT_DATA_DIR=$REDIS_DIR/data3
+    server_start || { fail "lighttpd starts (Redis)"; harness_finish; exit 1; }
+    node_checks redis-sleep stall-check.mjs --name "redis DEBUG SLEEP" \
+        --stall "redis-cli -p $REDIS_PORT DEBUG SLEEP 3"
+    node_checks redis-stop stall-check.mjs --name "redis SIGSTOP" \
+        --stall "kill -STOP $REDIS_PID; sleep 3; kill -CONT $REDIS_PID"
+    section_end redis
+    unset SSELIGHT_BROKER
+    kill -TERM "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=""
+else
+    fail "redis-server starts on port $REDIS_PORT"
+fi
+
+# ---------------------------------------------------------------- 5
+export SSELIGHT_DATA_DIR=$REDIS_DIR/data5 SSELIGHT_SYNC=full
+server_start || { fail "lighttpd starts (sync full)"; harness_finish; exit 1; }
+node_checks group-commit group-publish.mjs --publishers 16 --per 500 --subs 5
+section_end group-commit
+unset SSELIGHT_SYNC
+
+SERVER_LOG=""
+harness_finish
