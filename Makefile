@@ -12,6 +12,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 BUILD    := build
 OBJ      := $(BUILD)/obj
 ASAN     := $(BUILD)/asan
+TSAN     := $(BUILD)/tsan
+TSANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
@@ -49,7 +51,8 @@ run:
 test:
 	@tools/setup-deps.sh test
 	@$(MAKE) --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan \
-	    $(ASAN)/cgi-bin/index.fcgi $(ASAN)/cgi-bin/stream.fcgi
+	    $(ASAN)/cgi-bin/index.fcgi $(ASAN)/cgi-bin/stream.fcgi \
+	    $(TSAN)/cgi-bin/index.fcgi $(TSAN)/cgi-bin/stream.fcgi
 	@tools/test-all.sh
 
 # sselight against nginx + nchan, same load, same run (not part of make
@@ -138,6 +141,20 @@ $(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
 
+# Responders built with ThreadSanitizer: the stream responder has a store
+# thread (src/store.c); its integration tests run with these too.
+$(TSAN)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSANFLAGS) -c -o $@ $<
+
+$(TSAN)/cgi-bin/index.fcgi: $(TSAN)/page_main.o $(PAGE:%=$(TSAN)/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis
+
+$(TSAN)/cgi-bin/stream.fcgi: $(TSAN)/stream_main.o $(STREAM:%=$(TSAN)/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
+
 # Client libraries: exact versions from package-lock.json, served same-origin.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -199,4 +216,4 @@ install-shared:
 
 -include tests/fuzz/fuzz.mk
 
--include $(wildcard $(OBJ)/*.d $(ASAN)/*.d)
+-include $(wildcard $(OBJ)/*.d $(ASAN)/*.d $(TSAN)/*.d)

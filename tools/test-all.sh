@@ -6,8 +6,9 @@
 #               which mostly wait on servers, go first, while the other lane
 #               is busy;
 #   sanitizer lane: unit tests and responders under AddressSanitizer/UBSan,
-#               the fuzzers and valgrind: CPU-bound, no timing asserted
-#               beyond generous bounds.
+#               the stream responder under ThreadSanitizer, the fuzzers and
+#               valgrind: CPU-bound, no timing asserted beyond generous
+#               bounds.
 # Each part prints "ok"/"not ok" lines and ends with "NAME: N passed, N
 # failed"; its log is test-output/NAME.log. A part that exits non-zero
 # without counting a failure (a crash, a timeout) counts as one failure.
@@ -63,6 +64,13 @@ sanitizer_lane() {
     run_part t_limits-asan 240 tests/integration/t_limits.sh
     run_part t_hostile-asan 180 tests/integration/t_hostile.sh
     run_part t_redis-asan 180 tests/integration/t_redis.sh
+    run_part t_store_stall-asan 180 tests/integration/t_store_stall.sh
+    run_part t_faults-asan 240 tests/integration/t_faults.sh
+    # The stream responder's store thread under ThreadSanitizer.
+    export SSELIGHT_CGI_DIR=$PWD/build/tsan/cgi-bin TEST_VARIANT=tsan
+    run_part t_stream-tsan 180 tests/integration/t_stream.sh
+    run_part t_channels-tsan 180 tests/integration/t_channels.sh
+    run_part t_store_stall-tsan 180 tests/integration/t_store_stall.sh
     unset SSELIGHT_CGI_DIR TEST_VARIANT
     run_part t_valgrind 240 tests/integration/t_valgrind.sh
 }
@@ -85,6 +93,7 @@ main_lane() {
     run_part t_channels 180 tests/integration/t_channels.sh
     run_part t_limits 240 tests/integration/t_limits.sh
     run_part t_faults 240 tests/integration/t_faults.sh
+    run_part t_store_stall 180 tests/integration/t_store_stall.sh
     run_part t_hostile 180 tests/integration/t_hostile.sh
     run_part browser 120 tests/browser/t_browser.sh
 }

@@ -175,7 +175,7 @@ harness_finish() {
     # The responders' stderr goes to lighttpd's log: sanitizer reports there
     # (ASan builds) are failures even when every check passed.
     if [ -n "${SERVER_LOG:-}" ] && [ -f "$SERVER_LOG" ]; then
-        if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG"; then
+        if grep -qE 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$SERVER_LOG"; then
             fail "no sanitizer reports in $SERVER_LOG"
         else
             pass "no sanitizer reports in the server log"
