@@ -210,6 +210,34 @@ static void store_run_publishes(struct broker *b, struct store_job **jobs,
     free(evs);
 }
 
+/* Subscribers of a channel that catch up together (after a gap in the
+ * live feed) mostly ask for the same read, one after another: it is made
+ * once and copied. */
+static int store_same_read(const struct store_job *a, const struct store_job *b)
+{
+    if (a->nch != b->nch || a->after != b->after || a->limit != b->limit ||
+        a->nch == 0)
+        return 0;
+    for (size_t i = 0; i < a->nch; i++)
+        if (strcmp(a->channels[i], b->channels[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void store_copy_read(const struct store_job *from, struct store_job *to)
+{
+    to->rc = from->rc;
+    to->nread = from->nread;
+    memcpy(to->error, from->error, sizeof to->error);
+    if (from->nev) {
+        to->ev = mem_realloc(to->ev, from->nev * sizeof *to->ev);
+        memcpy(to->ev, from->ev, from->nev * sizeof *to->ev);
+    }
+    to->nev = to->ev_cap = from->nev;
+    buf_reset(&to->text);
+    buf_append(&to->text, buf_head(&from->text), buf_pending(&from->text));
+}
+
 static void store_count_group(struct store_stats *st, size_t n)
 {
     st->publishes += n;
@@ -239,11 +267,18 @@ static void store_run_batch(struct broker *b, struct store_job *list,
         store_run_publishes(b, group, n);
         store_count_group(st, n);
     }
+    const struct store_job *last_read = NULL;
     for (struct store_job *j = list; j; j = j->next)
-        if (j->op == STORE_READ)
+        if (j->op == STORE_READ) {
+            if (last_read && store_same_read(last_read, j)) {
+                store_copy_read(last_read, j);
+                continue;
+            }
             store_run_read(b, j);
-        else if (j->op == STORE_SUBSCRIBE)
+            last_read = j;
+        } else if (j->op == STORE_SUBSCRIBE) {
             store_run_subscribe(b, j);
+        }
 }
 
 static void store_signal_loop(struct store *s)
