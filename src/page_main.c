@@ -235,11 +235,16 @@ static void page_serve(const struct page_req *req, struct buf *out)
                                           derived);
             prefix = derived;
         }
-        have_path = have_path && http_path_strip_prefix(path, prefix) == 0;
-        if (have_path && strcmp(path, ROOM_PATH) == 0)
+        int inside = have_path && http_path_strip_prefix(path, prefix) == 0;
+        if (have_path && !inside) {
+            /* Like the stream responder: not this site's URL. */
+            http_append_error(out, method, 404, "not found");
+            status = 404;
+        } else if (inside && strcmp(path, ROOM_PATH) == 0) {
             status = room_post(req, out, method);
-        else
-            status = page_respond(out, method, have_path ? path : NULL);
+        } else {
+            status = page_respond(out, method, inside ? path : NULL);
+        }
     }
     page_prefix_urls(out, prefix ? prefix : "");
     if (status >= 400)

@@ -118,6 +118,8 @@ check "... and its URLs carry /~alice/sse" grep -q 'sse-connect="/~alice/sse/eve
 check "... every one of them" bash -c "! grep -oE '(src|href|hx-post|hx-get|sse-connect)=\"/[^\"]*\"' '$TMP/pre' | grep -v '\"/~alice/sse/'"
 cgi GET /~alice/sse/room SCRIPT_NAME=/~alice/sse/other.cgi < /dev/null > "$TMP/pre404"
 expect_eq "a SCRIPT_NAME that does not name the program gives no prefix (404)" 404 "$(status "$TMP/pre404")"
+cgi GET /other/room SSELIGHT_PREFIX=/apps/sse < /dev/null > "$TMP/outside"
+expect_eq "SSELIGHT_PREFIX=/apps/sse: /other/room is outside it (404)" 404 "$(status "$TMP/outside")"
 
 # --- failures
 printf '%s' "$form" | cgi POST /room/messages CONTENT_TYPE=application/x-www-form-urlencoded \
