@@ -646,14 +646,10 @@ static int events_authorise(struct stream_events *ev, struct stream_conn *conn,
     return 0;
 }
 
-/* A batch being collected from a text/event-stream body: names and data
- * are copied into one buffer, offsets resolved once parsing is done. */
+/* A batch being collected from a text/event-stream body, straight into
+ * the publish job that will store it. */
 struct events_batch {
-    struct buf text;
-    struct {
-        size_t name, data, len;
-    } items[EVENTS_BATCH_MAX];
-    size_t n;
+    struct store_job *job;
     const char *why;
 };
 
@@ -661,7 +657,7 @@ static int events_batch_add(const char *name, const char *data, size_t len,
                             void *arg)
 {
     struct events_batch *b = arg;
-    if (b->n == EVENTS_BATCH_MAX) {
+    if (b->job->n == EVENTS_BATCH_MAX) {
         b->why = "too many events in one batch: at most 1000";
         return -1;
     }
@@ -669,31 +665,23 @@ static int events_batch_add(const char *name, const char *data, size_t len,
         b->why = "bad event name in the batch: use 1-64 of A-Z a-z 0-9 _ - . :";
         return -1;
     }
-    b->items[b->n].name = buf_pending(&b->text);
-    buf_append(&b->text, name, strlen(name) + 1);
-    b->items[b->n].data = buf_pending(&b->text);
-    b->items[b->n].len = len;
-    buf_append(&b->text, data, len);
-    b->n++;
+    store_job_add(b->job, name, data, len);
     return 0;
 }
 
 static void events_store_done(struct store_job *job, void *arg);
 
-/* Stores evs[0..n) in channel under the request's idempotency key (if
- * any), on the store thread, and answers once committed: 200 with the
+/* Stores the events of job (a STORE_PUBLISH job, taken over) in channel
+ * under the request's idempotency key (if any), on the store thread, and answers once committed: 200 with the
  * ids, one per line (X-Event-Id: the first; Idempotent-Replayed: true when
  * the key had been used and nothing new was stored), or 503 when the
  * broker failed or too many store jobs are pending. */
 static void events_store(struct stream_events *ev, struct stream_conn *conn,
                          enum http_method method, const char *channel,
-                         const struct broker_new_event *evs, size_t n,
-                         const char *key)
+                         struct store_job *job, const char *key)
 {
-    struct store_job *job = store_job_new(STORE_PUBLISH);
+    size_t n = job->n;
     store_job_set_channels(job, &channel, 1);
-    for (size_t i = 0; i < n; i++)
-        store_job_add(job, evs[i].event, evs[i].data, evs[i].len);
     if (key)
         snprintf(job->key, sizeof job->key, "%s", key);
     struct events_pub *p = mem_calloc(1, sizeof *p);
@@ -771,24 +759,14 @@ static void events_publish_batch(struct stream_events *ev,
                                  enum http_method method, const char *channel,
                                  const char *body, size_t len, const char *key)
 {
-    struct events_batch *b = mem_calloc(1, sizeof *b);
-    struct broker_new_event *evs = NULL;
-    if (sse_parse(body, len, events_batch_add, b) < 0 || b->n == 0) {
-        events_reply_error(conn, method, 400, b->why ? b->why :
+    struct events_batch b = { .job = store_job_new(STORE_PUBLISH) };
+    if (sse_parse(body, len, events_batch_add, &b) < 0 || b.job->n == 0) {
+        events_reply_error(conn, method, 400, b.why ? b.why :
                            "empty batch: no event with a data: line");
-        goto done;
+        store_job_free(b.job);
+        return;
     }
-    evs = mem_calloc(b->n, sizeof *evs);
-    for (size_t i = 0; i < b->n; i++) {
-        evs[i].event = buf_head(&b->text) + b->items[i].name;
-        evs[i].data = buf_head(&b->text) + b->items[i].data;
-        evs[i].len = b->items[i].len;
-    }
-    events_store(ev, conn, method, channel, evs, b->n, key);
-done:
-    free(evs);
-    buf_free(&b->text);
-    free(b);
+    events_store(ev, conn, method, channel, b.job, key);
 }
 
 static void events_publish(struct stream_events *ev, struct stream_conn *conn,
@@ -848,8 +826,9 @@ static void events_publish(struct stream_events *ev, struct stream_conn *conn,
         events_publish_batch(ev, conn, method, channel, body, len, key);
         return;
     }
-    struct broker_new_event one = { event, body, len };
-    events_store(ev, conn, method, channel, &one, 1, key);
+    struct store_job *job = store_job_new(STORE_PUBLISH);
+    store_job_add(job, event, body, len);
+    events_store(ev, conn, method, channel, job, key);
 }
 
 int stream_events_match(const char *path)
