@@ -36,7 +36,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench bench-redis bench-pubsub soak clean install uninstall install-shared
+.PHONY: all build run test bench bench-store bench-redis bench-pubsub soak clean install uninstall install-shared
 .DELETE_ON_ERROR:
 
 all: build
@@ -56,11 +56,20 @@ test:
 	@tools/test-all.sh
 
 # sselight against nginx + nchan, same load, same run (not part of make
-# test; at most 10 minutes). Writes bench/results/DATE.md and DATE.svg.
+# test; at most 10 minutes), then the store cells (stall and publish
+# throughput, about 6 minutes, at most 10). Writes bench/results/DATE.md,
+# DATE.svg and store-DATE.md.
 bench:
 	@tools/setup-deps.sh bench
 	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
 	@timeout 600 bench/run.sh
+	@timeout 600 bench/store-cells.sh
+
+# The store cells alone (bench/store-cells.sh; STORE_RUNS=1..5, default 3).
+bench-store:
+	@tools/setup-deps.sh bench
+	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
+	@timeout 600 bench/store-cells.sh
 
 # The Redis cell of issue 8 (not part of make test; about 75 s, at most
 # 400 s per run): two sselight instances with SSELIGHT_BROKER on one

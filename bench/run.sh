@@ -23,33 +23,7 @@ pids_named() { # pids_named ROOTPID NAME: the tree's processes whose comm is NAM
     done
 }
 
-# --- the two servers --------------------------------------------------------
-NGINX_PID=""
-nchan_start() {
-    NCHAN_DIR=$(mktemp -d /tmp/sselight-n.XXXXXX)
-    NCHAN_PORT=$(free_port)
-    local user=""
-    [ "$(id -u)" = 0 ] && user="user root;"
-    sed -e "s|@PORT@|$NCHAN_PORT|; s|@DIR@|$NCHAN_DIR|g; s|@USER@|$user|" \
-        "$ROOT/bench/nginx-nchan.conf.in" > "$NCHAN_DIR/nginx.conf"
-    nginx -c "$NCHAN_DIR/nginx.conf" -p "$NCHAN_DIR" -g 'daemon off;' \
-        > "$OUT_DIR/nginx.log" 2>&1 &
-    NGINX_PID=$!
-    local i
-    for i in $(seq 1 50); do
-        curl -s -o /dev/null --max-time 1 -d x "http://127.0.0.1:$NCHAN_PORT/pub/warmup" && return 0
-        sleep 0.1
-    done
-    echo "bench: nginx + nchan did not start; see $OUT_DIR/nginx.log" >&2
-    return 1
-}
-nchan_stop() {
-    [ -n "$NGINX_PID" ] || return 0
-    kill -QUIT "$NGINX_PID" 2>/dev/null
-    wait "$NGINX_PID" 2>/dev/null
-    NGINX_PID=""
-    rm -rf "$NCHAN_DIR"
-}
+# --- the two servers: server_start (harness.sh), nchan_start (lib.sh) -------
 cleanup() { nchan_stop; server_stop; rm -rf "${SSELIGHT_DATA_DIR:-/nonexistent}"; }
 trap cleanup EXIT
 

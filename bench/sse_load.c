@@ -4,6 +4,7 @@
  *   sse_load --port P --sub-path /events/CH --pub-path /events/CH
  *            -n N -m M -r R [--timeout S] [--drain D] [--connect-rate C]
  *            [--sub-header 'Accept: text/event-stream']
+ *            [--publishers K] [--events-out FILE]
  *
  * Opens N subscriber connections to 127.0.0.1:P (at most C new connections
  * per second, default 2000), each sending an HTTP/1.0 GET for --sub-path.
@@ -20,6 +21,21 @@
  *
  * --sub-header H (repeatable) gives the subscriber request's header lines
  * besides Host; the default is the one line "Accept: text/event-stream".
+ *
+ * --publishers K: instead of one new connection per publish at R per
+ * second, K keep-alive HTTP/1.1 connections publish the M messages between
+ * them, each sending its next POST as soon as the answer to its previous
+ * one is complete (as fast as the server answers; -r is then not needed).
+ * The JSON adds the round trip of each POST (rtt_p50_ms, rtt_p99_ms,
+ * rtt_max_ms) and pub_per_s, the publishes answered 2xx per second from the
+ * first POST sent to the last answer.
+ *
+ * --events-out FILE writes one line per event a subscriber receives:
+ * "d SUB SEQ SEND_US RECV_US" for a message of this run (a delivery, first
+ * copy only) and "e SUB RECV_US" for any other event (the ticks of
+ * /streams/ticks, say), times in CLOCK_REALTIME microseconds. With -m 0
+ * nothing is published and the run lasts --drain seconds after every
+ * subscriber is established: a way to record a demo stream's timing.
  *
  * --port may be given up to 8 times, for several server instances that
  * share a broker: subscriber i connects to port i mod P and publish k goes
@@ -50,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -67,9 +84,11 @@
 #define MAX_PORTS 8
 #define SEEN_MAX_BYTES (64u << 20)
 
-enum ctype { C_SUB, C_PUB };
+enum ctype { C_SUB, C_PUB, C_KPUB };
 enum cstate { S_CONNECTING, S_SENDING, S_STATUS, S_HEADERS, S_BODY, S_CLOSED };
 enum dstate { D_NONE, D_OK, D_BAD };
+/* how a keep-alive publisher reads the body of an answer */
+enum bmode { B_LENGTH, B_CHUNK_SIZE, B_CHUNK_DATA, B_CHUNK_END, B_TRAILER };
 
 struct conn {
     int fd;
@@ -86,6 +105,11 @@ struct conn {
     uint32_t count;         /* subscriber: deliveries (distinct messages) */
     uint32_t max_seq1;      /* subscriber: highest sequence number seen + 1 */
     uint64_t order_hash;    /* subscriber: hash of the arrival order */
+    uint8_t body_mode;      /* keep-alive publisher: enum bmode */
+    uint8_t close_after;    /* keep-alive publisher: "Connection: close" seen */
+    int status;             /* keep-alive publisher: status of this answer */
+    int64_t body_left;      /* keep-alive publisher: bytes of body or chunk left */
+    int64_t sent_mono;      /* keep-alive publisher: when this POST was sent */
     size_t out_off;
     size_t out_len;
     char *out;              /* request bytes (shared for subscribers) */
@@ -106,6 +130,8 @@ static double opt_connect_rate = 2000;
 static double opt_drain = 5;
 static const char *opt_sub_headers[MAX_SUB_HEADERS];
 static int opt_sub_header_count;
+static long opt_publishers;         /* 0: one connection per publish at -r */
+static const char *opt_events_out;
 
 /* state */
 static int epfd = -1;
@@ -116,6 +142,9 @@ static char *sub_lines;
 static char *sub_request;
 static size_t sub_request_len;
 static struct conn **pubs;
+static struct conn **kpubs;         /* --publishers: the keep-alive connections */
+static FILE *events_out;
+static int64_t last_answer_mono = -1;
 static int64_t run_start_real;
 
 static long subs_started, established, sub_errors, subs_open_est, subs_pending;
@@ -129,6 +158,7 @@ struct latv {
     size_t len, cap;
 };
 static struct latv lat, lat_local, lat_cross;   /* microseconds */
+static struct latv lat_rtt;         /* --publishers: POST round trips, microseconds */
 static uint8_t *seen;       /* N x M bits: subscriber i has message seq */
 static long duplicates, out_of_order;
 static long port_est[MAX_PORTS], port_sub_errors[MAX_PORTS];
@@ -243,10 +273,16 @@ static void pub_close(struct conn *c, int ok, const char *what, int err)
     free(c);
 }
 
+static void kpub_close(struct conn *c, const char *what, int err);
+static int kpub_answered(struct conn *c);
+static int kpub_line(struct conn *c, const char *s, size_t len);
+
 static void conn_fail(struct conn *c, const char *what, int err)
 {
     if (c->type == C_SUB)
         sub_fail(c, what, err);
+    else if (c->type == C_KPUB)
+        kpub_close(c, what, err);
     else
         pub_close(c, 0, what, err);
 }
@@ -317,7 +353,8 @@ static void start_pub(long seq)
         pub_close(c, 0, "connect", e);
 }
 
-/* The publish request, stamped with the time it is written. */
+/* The publish request, stamped with the time it is written: HTTP/1.0 for a
+ * connection of its own, HTTP/1.1 (kept alive) for --publishers. */
 static int build_pub_request(struct conn *c)
 {
     char body[64];
@@ -329,9 +366,9 @@ static int build_pub_request(struct conn *c)
     if (!c->out)
         die("out of memory");
     int n = snprintf(c->out, cap,
-                     "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                     "POST %s HTTP/1.%d\r\nHost: 127.0.0.1\r\n"
                      "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-                     opt_pub_path, bl, body);
+                     opt_pub_path, c->type == C_KPUB, bl, body);
     if (n < 0 || (size_t)n >= cap)
         return -1;
     c->out_len = (size_t)n;
@@ -339,6 +376,7 @@ static int build_pub_request(struct conn *c)
     if (first_sent_mono < 0)
         first_sent_mono = now;
     last_sent_mono = now;
+    c->sent_mono = now;
     return 0;
 }
 
@@ -414,11 +452,16 @@ static void dispatch_event(struct conn *c, int64_t now_real)
         else
             c->max_seq1 = (uint32_t)seq + 1;
         lat_push(&lat, now_real - usec);
+        if (events_out)
+            fprintf(events_out, "d %" PRIu32 " %ld %" PRId64 " %" PRId64 "\n",
+                    c->id, seq, usec, now_real);
         if (opt_nports > 1)
             lat_push(seq % opt_nports == c->port_ix ? &lat_local : &lat_cross, now_real - usec);
         c->count++;
         delivered++;
         port_delivered[c->port_ix]++;
+    } else if (events_out && c->data_state != D_NONE) {
+        fprintf(events_out, "e %" PRIu32 " %" PRId64 "\n", c->id, now_real);
     }
     c->data_state = D_NONE;
     c->data_len = 0;
@@ -457,6 +500,8 @@ static int handle_line(struct conn *c, const char *s, size_t len, int over, int6
 {
     if (!over && len && s[len - 1] == '\r')
         len--;
+    if (c->type == C_KPUB)
+        return kpub_line(c, s, len);
     switch (c->state) {
     case S_STATUS: {
         int code = parse_status(s, len);
@@ -500,6 +545,19 @@ static int feed(struct conn *c, const char *p, size_t n, int64_t now_real)
     while (n > 0) {
         if (c->type == C_PUB && c->state == S_BODY)
             return 0;    /* publisher: status seen, discard */
+        if (c->type == C_KPUB && c->state == S_BODY &&
+            (c->body_mode == B_LENGTH || c->body_mode == B_CHUNK_DATA)) {
+            size_t take = (uint64_t)c->body_left < n ? (size_t)c->body_left : n;
+            c->body_left -= (int64_t)take;
+            p += take;
+            n -= take;
+            if (c->body_left == 0) {
+                if (c->body_mode == B_LENGTH)
+                    return kpub_answered(c);   /* bytes after it are not ours */
+                c->body_mode = B_CHUNK_END;
+            }
+            continue;
+        }
         const char *nl = memchr(p, '\n', n);
         size_t seg = nl ? (size_t)(nl - p) : n;
         if (nl && c->line_len == 0 && !c->line_over) {
@@ -528,6 +586,210 @@ static int feed(struct conn *c, const char *p, size_t n, int64_t now_real)
     return 0;
 }
 
+/* ---- keep-alive publishers (--publishers) ---- */
+
+static void start_kpub(long i)
+{
+    struct conn *c = calloc(1, sizeof *c + PUB_LINE_CAP);
+    if (!c)
+        die("out of memory");
+    c->fd = -1;
+    c->type = C_KPUB;
+    c->line = (char *)(c + 1);
+    c->line_cap = PUB_LINE_CAP;
+    kpubs[i] = c;
+    int e = start_connect(c);
+    if (e)
+        kpub_close(c, "connect", e);
+}
+
+/* Closes a keep-alive publisher for good; the POST in flight, if any, is
+ * an error. */
+static void kpub_close(struct conn *c, const char *what, int err)
+{
+    if (c->state == S_CLOSED)
+        return;
+    if (c->out) {
+        report(&reports_pub, "publish %" PRIu32 ": %s%s%s", c->id, what,
+               err ? ": " : "", err ? strerror(err) : "");
+        pubs_done++;
+        publish_errors++;
+        free(c->out);
+        c->out = NULL;
+    }
+    if (c->fd >= 0)
+        close_fd(c->fd);
+    c->fd = -1;
+    c->state = S_CLOSED;
+}
+
+/* Takes the next message for a keep-alive publisher and builds its POST;
+ * -1 (connection closed) when all M are taken. */
+static int kpub_next(struct conn *c)
+{
+    if (pubs_started >= opt_m) {
+        kpub_close(c, NULL, 0);
+        return -1;
+    }
+    c->id = (uint32_t)pubs_started++;
+    c->out_off = c->out_len = 0;
+    c->status = 0;
+    c->body_mode = B_LENGTH;
+    c->body_left = 0;
+    c->close_after = 0;
+    c->data_state = 0;      /* here: 1 when the answer has Content-Length */
+    c->line_len = 0;
+    c->line_over = 0;
+    if (build_pub_request(c) != 0) {
+        kpub_close(c, "request too long", 0);
+        return -1;
+    }
+    return 0;
+}
+
+static int do_send(struct conn *c);
+
+/* The answer to a keep-alive POST is complete: counts it and sends the
+ * next one on the same connection (or a new one after "Connection:
+ * close"). Returns -1 when the connection was closed or replaced. */
+static int kpub_answered(struct conn *c)
+{
+    int64_t now = mono_us();
+    pubs_done++;
+    if (c->status >= 200 && c->status <= 299) {
+        published++;
+        port_published[c->port_ix]++;
+    } else {
+        publish_errors++;
+        report(&reports_pub, "publish %" PRIu32 ": status %d", c->id, c->status);
+    }
+    lat_push(&lat_rtt, now - c->sent_mono);
+    last_answer_mono = now;
+    free(c->out);
+    c->out = NULL;
+    if (c->close_after) {
+        close_fd(c->fd);
+        c->fd = -1;
+        c->state = S_CLOSED;
+        if (pubs_started >= opt_m)
+            return -1;
+        int e = start_connect(c);
+        if (e) {
+            report(&reports_pub, "publisher reconnect: %s", strerror(e));
+            c->state = S_CLOSED;
+        }
+        return -1;
+    }
+    c->state = S_SENDING;
+    do_send(c);
+    return -1;
+}
+
+/* The value of header line s when its name is name (any case), else NULL. */
+static const char *header_value(const char *s, size_t len, const char *name, size_t *vlen)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || s[nl] != ':' || strncasecmp(s, name, nl) != 0)
+        return NULL;
+    const char *v = s + nl + 1, *end = s + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    *vlen = (size_t)(end - v);
+    return v;
+}
+
+/* One line of a keep-alive publisher's answer: the status line, a header,
+ * a chunk size, the end of a chunk or a trailer. Returns -1 when the
+ * connection was closed or moved on to its next POST. */
+static int kpub_line(struct conn *c, const char *s, size_t len)
+{
+    size_t vl;
+    const char *v;
+    switch (c->state) {
+    case S_STATUS:
+        c->status = parse_status(s, len);
+        if (c->status < 0) {
+            kpub_close(c, "bad status line", 0);
+            return -1;
+        }
+        c->state = S_HEADERS;
+        return 0;
+    case S_HEADERS:
+        if (len == 0) {
+            if (c->status < 200) {   /* 1xx: the real answer follows */
+                c->state = S_STATUS;
+                return 0;
+            }
+            c->state = S_BODY;
+            if (c->body_mode == B_LENGTH && !c->data_state) {
+                c->body_left = INT64_MAX;   /* until the server closes */
+                c->close_after = 1;
+            }
+            if (c->body_mode == B_LENGTH && c->body_left == 0)
+                return kpub_answered(c);
+            return 0;
+        }
+        if ((v = header_value(s, len, "content-length", &vl))) {
+            char num[24], *end;
+            long long cl = -1;
+            if (vl > 0 && vl < sizeof num) {
+                memcpy(num, v, vl);
+                num[vl] = 0;
+                errno = 0;
+                cl = strtoll(num, &end, 10);
+                if (errno || end == num || *end)
+                    cl = -1;
+            }
+            if (cl < 0) {
+                kpub_close(c, "bad Content-Length", 0);
+                return -1;
+            }
+            c->body_left = cl;
+            c->data_state = 1;
+        } else if ((v = header_value(s, len, "transfer-encoding", &vl))) {
+            if (memmem(v, vl, "chunked", 7))
+                c->body_mode = B_CHUNK_SIZE;
+        } else if ((v = header_value(s, len, "connection", &vl))) {
+            if (memmem(v, vl, "close", 5))
+                c->close_after = 1;
+        }
+        return 0;
+    case S_BODY:
+        switch (c->body_mode) {
+        case B_CHUNK_SIZE: {
+            char *end;
+            char num[24];
+            size_t n = len < sizeof num - 1 ? len : sizeof num - 1;
+            memcpy(num, s, n);
+            num[n] = 0;
+            errno = 0;
+            long long size = strtoll(num, &end, 16);
+            if (errno || end == num || size < 0) {
+                kpub_close(c, "bad chunk size", 0);
+                return -1;
+            }
+            if (size == 0) {
+                c->body_mode = B_TRAILER;
+            } else {
+                c->body_mode = B_CHUNK_DATA;
+                c->body_left = size;
+            }
+            return 0;
+        }
+        case B_CHUNK_END:
+            c->body_mode = B_CHUNK_SIZE;
+            return 0;
+        case B_TRAILER:
+            return len == 0 ? kpub_answered(c) : 0;
+        default:
+            return 0;
+        }
+    default:
+        kpub_close(c, "bytes before the request was sent", 0);
+        return -1;
+    }
+}
+
 /* ---- I/O ---- */
 
 /* Returns -1 when the connection was closed. */
@@ -537,6 +799,8 @@ static int do_send(struct conn *c)
         pub_close(c, 0, "request too long", 0);
         return -1;
     }
+    if (c->type == C_KPUB && !c->out && kpub_next(c) != 0)
+        return -1;
     while (c->out_off < c->out_len) {
         ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
         if (w > 0) {
@@ -570,6 +834,20 @@ static void do_read(struct conn *c, uint32_t ev)
             continue;
         }
         if (r == 0) {
+            if (c->type == C_KPUB) {
+                if (c->state == S_BODY && c->body_mode == B_LENGTH && !c->data_state) {
+                    kpub_answered(c);     /* the body ran until the close */
+                } else if (!c->out) {
+                    close_fd(c->fd);      /* an idle connection closed: a new one */
+                    c->fd = -1;
+                    c->state = S_CLOSED;
+                    if (pubs_started < opt_m && start_connect(c) != 0)
+                        c->state = S_CLOSED;
+                } else {
+                    kpub_close(c, "closed before the answer ended", 0);
+                }
+                return;
+            }
             if (c->type == C_PUB) {
                 if (c->pub_result)
                     pub_close(c, 1, NULL, 0);
@@ -625,7 +903,8 @@ static void on_event(struct conn *c, uint32_t ev)
 static void usage(void)
 {
     fputs("usage: sse_load --port P [--port P2]... --sub-path PATH --pub-path PATH -n N -m M -r R\n"
-          "                [--timeout S] [--drain D] [--connect-rate C] [--sub-header 'Name: value']...\n",
+          "                [--timeout S] [--drain D] [--connect-rate C] [--sub-header 'Name: value']...\n"
+          "                [--publishers K] [--events-out FILE]\n",
           stderr);
     exit(2);
 }
@@ -663,7 +942,8 @@ static void check_path(const char *p, const char *name)
 
 static void parse_args(int argc, char **argv)
 {
-    enum { O_PORT = 256, O_SUB, O_PUB, O_TIMEOUT, O_CRATE, O_HDR, O_DRAIN };
+    enum { O_PORT = 256, O_SUB, O_PUB, O_TIMEOUT, O_CRATE, O_HDR, O_DRAIN, O_PUBLISHERS,
+           O_EVENTS_OUT };
     static const struct option lo[] = {
         { "port", required_argument, NULL, O_PORT },
         { "sub-path", required_argument, NULL, O_SUB },
@@ -672,6 +952,8 @@ static void parse_args(int argc, char **argv)
         { "connect-rate", required_argument, NULL, O_CRATE },
         { "sub-header", required_argument, NULL, O_HDR },
         { "drain", required_argument, NULL, O_DRAIN },
+        { "publishers", required_argument, NULL, O_PUBLISHERS },
+        { "events-out", required_argument, NULL, O_EVENTS_OUT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -688,6 +970,8 @@ static void parse_args(int argc, char **argv)
         case O_TIMEOUT: opt_timeout = parse_double(optarg, "--timeout", 0.001, 1e7); break;
         case O_CRATE: opt_connect_rate = parse_double(optarg, "--connect-rate", 0.001, 1e9); break;
         case O_DRAIN: opt_drain = parse_double(optarg, "--drain", 0, 1e6); break;
+        case O_PUBLISHERS: opt_publishers = parse_long(optarg, "--publishers", 1, 1000); break;
+        case O_EVENTS_OUT: opt_events_out = optarg; break;
         case O_HDR:
             if (opt_sub_header_count == MAX_SUB_HEADERS)
                 die("at most %d --sub-header options", MAX_SUB_HEADERS);
@@ -704,6 +988,8 @@ static void parse_args(int argc, char **argv)
         default: usage();
         }
     }
+    if ((opt_publishers > 0 || opt_m == 0) && opt_rate < 0)
+        opt_rate = 1;    /* not used: nothing to publish, or as fast as answers come */
     if (optind != argc || opt_nports == 0 || !opt_sub_path || !opt_pub_path ||
         opt_n < 0 || opt_m < 0 || opt_rate < 0)
         usage();
@@ -753,7 +1039,7 @@ static void raise_nofile(void)
             die("setrlimit: %s", strerror(errno));
     }
     /* subscribers, some publish connections in flight, stdio, epoll */
-    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)opt_n + 64 > rl.rlim_cur)
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)(opt_n + opt_publishers) + 64 > rl.rlim_cur)
         die("-n %ld needs more file descriptors than RLIMIT_NOFILE allows (%llu)",
             opt_n, (unsigned long long)rl.rlim_cur);
 }
@@ -835,6 +1121,13 @@ static void print_result(void)
            established * published, delivered);
     print_lat("", &lat, 1);
     printf(",\"pub_seconds\":%.3f", pub_seconds);
+    if (opt_publishers > 0) {
+        double span = first_sent_mono >= 0 && last_answer_mono > first_sent_mono
+                          ? (last_answer_mono - first_sent_mono) / 1e6 : 0;
+        printf(",\"publishers\":%ld,\"pub_per_s\":%.1f", opt_publishers,
+               span > 0 ? published / span : 0.0);
+        print_lat("rtt_", &lat_rtt, 1);
+    }
     if (seen)
         printf(",\"duplicates\":%ld", duplicates);
     else
@@ -904,8 +1197,11 @@ int main(int argc, char **argv)
     subs = calloc((size_t)opt_n, sizeof *subs);
     sub_lines = malloc((size_t)opt_n * SUB_LINE_CAP);
     pubs = calloc(opt_m ? (size_t)opt_m : 1, sizeof *pubs);
-    if (!subs || !sub_lines || !pubs)
+    kpubs = calloc(opt_publishers ? (size_t)opt_publishers : 1, sizeof *kpubs);
+    if (!subs || !sub_lines || !pubs || !kpubs)
         die("out of memory");
+    if (opt_events_out && !(events_out = fopen(opt_events_out, "w")))
+        die("%s: %s", opt_events_out, strerror(errno));
     if (opt_m > 0 && (double)opt_n * (double)opt_m / 8 + 1 <= SEEN_MAX_BYTES) {
         seen = calloc((size_t)opt_n * (size_t)opt_m / 8 + 1, 1);
         if (!seen)
@@ -943,9 +1239,13 @@ int main(int argc, char **argv)
             (subs_pending == 0 || now - last_sub_start >= STRAGGLER_US)) {
             start_publishing(now - t0);
             pub_t0 = now;
+            for (long i = 0; i < opt_publishers && i < opt_m; i++)
+                start_kpub(i);
         }
         if (publishing) {
-            while (pubs_started < opt_m &&
+            if (opt_publishers > 0 && last_sent_mono > last_pub_attempt)
+                last_pub_attempt = last_sent_mono;
+            while (!opt_publishers && pubs_started < opt_m &&
                    now >= pub_t0 + (int64_t)((double)pubs_started * pub_interval)) {
                 start_pub(pubs_started);
                 last_pub_attempt = now;
@@ -953,7 +1253,7 @@ int main(int argc, char **argv)
             if (pubs_started == opt_m) {
                 if (opt_m == 0)
                     last_pub_attempt = pub_t0;
-                if (pubs_done == opt_m &&
+                if (opt_m > 0 && pubs_done == opt_m &&
                     (delivered != last_checked_delivered || published != last_checked_published)) {
                     last_checked_delivered = delivered;
                     last_checked_published = published;
@@ -987,7 +1287,7 @@ int main(int argc, char **argv)
         } else if (!publishing && last_sub_start + STRAGGLER_US < next) {
             next = last_sub_start + STRAGGLER_US;
         }
-        if (publishing && pubs_started < opt_m) {
+        if (publishing && pubs_started < opt_m && !opt_publishers) {
             int64_t t = pub_t0 + (int64_t)((double)pubs_started * pub_interval);
             if (t < next)
                 next = t;
@@ -1012,9 +1312,13 @@ int main(int argc, char **argv)
             delivered, established * published);
 
     /* close everything; publishes without an answer are errors */
-    for (long i = 0; i < pubs_started; i++)
+    for (long i = 0; i < pubs_started && !opt_publishers; i++)
         if (pubs[i])
             pub_close(pubs[i], 0, "no answer before the end", 0);
+    for (long i = 0; i < opt_publishers && i < opt_m; i++) {
+        kpub_close(kpubs[i], "no answer before the end", 0);
+        free(kpubs[i]);
+    }
     for (long i = 0; i < subs_started; i++) {
         if (subs[i].state == S_BODY) {
             close_fd(subs[i].fd);
@@ -1029,6 +1333,10 @@ int main(int argc, char **argv)
     free(lat.v);
     free(lat_local.v);
     free(lat_cross.v);
+    free(lat_rtt.v);
+    free(kpubs);
+    if (events_out && (fclose(events_out) != 0))
+        die("%s: %s", opt_events_out, strerror(errno));
     free(seen);
     free(pubs);
     free(subs);

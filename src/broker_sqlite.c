@@ -27,10 +27,26 @@ struct broker_sqlite {
     struct loop_io watch_io;
     broker_wake_fn *wake;
     void *wake_arg;
+    unsigned wait_ms;   /* how long a write waits for another's lock */
 };
 
 static const struct broker_ops broker_sqlite_ops;
 static void broker_sqlite_close(struct broker *base);
+
+/* SQLite's own busy handler sleeps up to 100 ms between tries, so a write
+ * that waited for another process's lock went on up to 100 ms after the
+ * lock was released. This one tries again every BROKER_BUSY_STEP_MS and
+ * gives up after wait_ms. */
+#define BROKER_BUSY_STEP_MS 2
+
+static int broker_sqlite_busy(void *arg, int tries)
+{
+    const struct broker_sqlite *b = arg;
+    if ((unsigned long long)tries * BROKER_BUSY_STEP_MS >= b->wait_ms)
+        return 0;
+    sqlite3_sleep(BROKER_BUSY_STEP_MS);
+    return 1;
+}
 
 static const char broker_schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -110,7 +126,8 @@ struct broker *broker_sqlite_open(const char *dir, unsigned history,
                  sync);
         goto fail;
     }
-    if (sqlite3_busy_timeout(b->db, BROKER_BUSY_MS) != SQLITE_OK ||
+    b->wait_ms = BROKER_BUSY_MS;
+    if (sqlite3_busy_handler(b->db, broker_sqlite_busy, b) != SQLITE_OK ||
         broker_setup_schema(b) != SQLITE_OK ||
         sqlite3_exec(b->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up %s: %s", path,
@@ -368,9 +385,7 @@ static size_t broker_sqlite_publish_group(struct broker *base,
 static void broker_sqlite_set_wait_ms(struct broker *base, unsigned ms)
 {
     struct broker_sqlite *b = (struct broker_sqlite *)base;
-    if (sqlite3_busy_timeout(b->db, (int)ms) != SQLITE_OK)
-        fprintf(stderr, "broker: setting the busy timeout: %s\n",
-                sqlite3_errmsg(b->db));
+    b->wait_ms = ms;
 }
 
 static int broker_sqlite_publish_many(struct broker *base,
