@@ -104,7 +104,7 @@ soak:
 
 cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis
+	$(CC) $(CFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis -pthread
 
 cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
 	@mkdir -p $(@D)
@@ -144,21 +144,22 @@ $(BUILD)/check_unit_asan: $(UNIT:%=$(ASAN)/%.o) $(CORE:%=$(ASAN)/%.o)
 # Sanitized responders, for running the integration tests under ASan/UBSan.
 $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis -pthread
 
 $(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
 
 # Responders built with ThreadSanitizer: the stream responder has a store
-# thread (src/store.c); its integration tests run with these too.
+# thread (src/store.c), the page responder a room thread; their integration
+# tests run with these too.
 $(TSAN)/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TSANFLAGS) -c -o $@ $<
 
 $(TSAN)/cgi-bin/index.fcgi: $(TSAN)/page_main.o $(PAGE:%=$(TSAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis
+	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ -lfcgi -lsqlite3 -lhiredis -pthread
 
 $(TSAN)/cgi-bin/stream.fcgi: $(TSAN)/stream_main.o $(STREAM:%=$(TSAN)/%.o)
 	@mkdir -p $(@D)

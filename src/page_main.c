@@ -2,9 +2,16 @@
  * starts with its listening socket on fd 0; each request is answered whole
  * by page_respond, so plain blocking libfcgi I/O is the right tool here.
  * Started as a CGI program instead, it answers its one request from the
- * environment and stdin, to stdout, with the same code. */
+ * environment and stdin, to stdout, with the same code.
+ *
+ * Room posts are the one request that waits for the store (up to
+ * BROKER_BUSY_MS while another process holds SQLite's write lock, or while
+ * Redis does not answer). Under FastCGI the main thread hands them, with
+ * their FCGX_Request, to one room thread and goes on answering pages; at
+ * most ROOM_QUEUE_MAX posts wait, and past that a post gets 503 at once. */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +32,10 @@
 #define ROOM_PATH "/room/messages"
 #define ROOM_BODY_MAX 4096      /* form bytes; 413 past it */
 #define ROOM_TEXT_MAX 500       /* characters in one message */
+#define ROOM_QUEUE_MAX 16       /* room posts waiting for the room thread */
 
-/* Opened at the first post; stays open for the life of the process. */
+/* Opened at the first post; stays open for the life of the process. Used
+ * by one thread only: the room thread, or main when there is none. */
 static struct broker *room_broker;
 
 /* One request, whichever way it came: libfcgi's FCGX_Request, or CGI's
@@ -133,7 +142,7 @@ static void room_reply_form(struct buf *out, int status, const char *error,
 static int room_post(const struct page_req *req, struct buf *out,
                      enum http_method method)
 {
-    static char body[ROOM_BODY_MAX + 1];
+    char body[ROOM_BODY_MAX + 1];
     char text[ROOM_BODY_MAX + 1];
     if (method != HTTP_POST) {
         http_append_not_allowed(out, method, "POST",
@@ -213,7 +222,11 @@ static int room_post(const struct page_req *req, struct buf *out,
  * each request's comes from its SCRIPT_NAME (http_prefix_from_script). */
 static const char *page_prefix = "";
 
-static void page_serve(const struct page_req *req, struct buf *out)
+/* Answers one request into out and writes it. With defer_room set, a
+ * request for the room's form handler is left unanswered (nothing written)
+ * and 1 returned, for the room thread; otherwise returns 0. */
+static int page_serve(const struct page_req *req, struct buf *out,
+                      int defer_room)
 {
     const char *method_s = page_param(req, "REQUEST_METHOD");
     const char *uri = page_param(req, "REQUEST_URI");
@@ -241,6 +254,8 @@ static void page_serve(const struct page_req *req, struct buf *out)
             http_append_error(out, method, 404, "not found");
             status = 404;
         } else if (inside && strcmp(path, ROOM_PATH) == 0) {
+            if (defer_room)
+                return 1;
             status = room_post(req, out, method);
         } else {
             status = page_respond(out, method, inside ? path : NULL);
@@ -253,6 +268,115 @@ static void page_serve(const struct page_req *req, struct buf *out)
     if (page_write(req, out) != 0)
         fprintf(stderr, "page: write failed for %s (client gone?)\n",
                 uri ? uri : "-");
+    return 0;
+}
+
+/* ---- the room thread ------------------------------------------------------ */
+
+struct room_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    FCGX_Request *posts[ROOM_QUEUE_MAX]; /* a ring of accepted posts */
+    size_t head, count;
+    int stopping;                        /* main stopped accepting */
+    pthread_t thread;
+};
+
+static struct room_queue room_queue = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .ready = PTHREAD_COND_INITIALIZER,
+};
+
+static void room_request_free(FCGX_Request *req)
+{
+    FCGX_Free(req, 1);
+    free(req);
+}
+
+/* The room thread: answers queued posts in order until main stops and the
+ * queue is empty. */
+static void *room_thread_main(void *arg)
+{
+    struct room_queue *q = arg;
+    struct buf out = BUF_INIT;
+    for (;;) {
+        pthread_mutex_lock(&q->lock);
+        while (q->count == 0 && !q->stopping)
+            pthread_cond_wait(&q->ready, &q->lock);
+        if (q->count == 0) {
+            pthread_mutex_unlock(&q->lock);
+            break;
+        }
+        FCGX_Request *req = q->posts[q->head];
+        q->head = (q->head + 1) % ROOM_QUEUE_MAX;
+        q->count--;
+        pthread_mutex_unlock(&q->lock);
+        struct page_req r = { .fcgi = req };
+        page_serve(&r, &out, 0);
+        FCGX_Finish_r(req);
+        room_request_free(req);
+    }
+    buf_free(&out);
+    return NULL;
+}
+
+/* Starts the room thread with every signal blocked, so that SIGTERM always
+ * reaches main, whose accept it interrupts. Returns 0, or -1 (logged). */
+static int room_thread_start(struct room_queue *q)
+{
+    sigset_t all, old;
+    if (sigfillset(&all) != 0 || pthread_sigmask(SIG_SETMASK, &all, &old) != 0) {
+        fprintf(stderr, "page: blocking signals for the room thread failed\n");
+        return -1;
+    }
+    int rc = pthread_create(&q->thread, NULL, room_thread_main, q);
+    if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
+        fprintf(stderr, "page: restoring the signal mask failed\n");
+    if (rc != 0) {
+        fprintf(stderr, "page: starting the room thread: %s; room posts are "
+                "answered in turn with the pages\n", strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Queues an accepted post; 0, or -1 when ROOM_QUEUE_MAX already wait. */
+static int room_queue_push(struct room_queue *q, FCGX_Request *req)
+{
+    int rc = -1;
+    pthread_mutex_lock(&q->lock);
+    if (q->count < ROOM_QUEUE_MAX) {
+        q->posts[(q->head + q->count) % ROOM_QUEUE_MAX] = req;
+        q->count++;
+        pthread_cond_signal(&q->ready);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return rc;
+}
+
+/* Main stopped accepting: the room thread answers what waits, then ends. */
+static void room_thread_stop(struct room_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->stopping = 1;
+    pthread_cond_signal(&q->ready);
+    pthread_mutex_unlock(&q->lock);
+    int rc = pthread_join(q->thread, NULL);
+    if (rc != 0)
+        fprintf(stderr, "page: joining the room thread: %s\n", strerror(rc));
+}
+
+/* A new request for FCGX_Accept_r; NULL (logged) when out of memory. */
+static FCGX_Request *room_request_new(void)
+{
+    FCGX_Request *req = malloc(sizeof *req);
+    if (!req || FCGX_InitRequest(req, 0, 0) != 0) {
+        fprintf(stderr, "page: out of memory for a request\n");
+        free(req);
+        return NULL;
+    }
+    return req;
 }
 
 /* CGI: start-up failed (the reason is logged): a 500 for the request. */
@@ -272,7 +396,7 @@ static int page_serve_cgi(void)
 {
     struct page_req r = { .fcgi = NULL };
     struct buf out = BUF_INIT;
-    page_serve(&r, &out);
+    page_serve(&r, &out, 0);
     buf_free(&out);
     broker_close(room_broker);
     return 0;
@@ -314,23 +438,40 @@ int main(void)
         fprintf(stderr, "page: FCGX_Init failed\n");
         return 1;
     }
-    FCGX_Request req;
-    if (FCGX_InitRequest(&req, 0, 0) != 0) {
-        fprintf(stderr, "page: FCGX_InitRequest failed\n");
+    FCGX_Request *req = room_request_new();
+    if (!req)
         return 1;
-    }
+    int threaded = room_thread_start(&room_queue) == 0;
     struct buf out = BUF_INIT;
     /* A negative return means "stop": SIGTERM (libfcgi's handler sets a flag
      * and accept returns -4) or a broken listening socket. */
     int rc;
-    while ((rc = FCGX_Accept_r(&req)) >= 0) {
-        struct page_req r = { .fcgi = &req };
-        page_serve(&r, &out);
-        FCGX_Finish_r(&req);
+    while ((rc = FCGX_Accept_r(req)) >= 0) {
+        struct page_req r = { .fcgi = req };
+        if (page_serve(&r, &out, threaded) == 1) {
+            FCGX_Request *next = room_request_new();
+            if (next && room_queue_push(&room_queue, req) == 0) {
+                req = next;     /* the room thread finishes and frees it */
+                continue;
+            }
+            if (next)
+                room_request_free(next);
+            buf_reset(&out);
+            http_append_error(&out, HTTP_POST, 503,
+                              "busy: too many room posts waiting; try again");
+            fprintf(stderr, "page: 503 for a room post: %d posts already "
+                    "wait for the store\n", ROOM_QUEUE_MAX);
+            if (page_write(&r, &out) != 0)
+                fprintf(stderr, "page: write failed for a room post "
+                        "(client gone?)\n");
+        }
+        FCGX_Finish_r(req);
     }
+    if (threaded)
+        room_thread_stop(&room_queue);
     buf_free(&out);
     broker_close(room_broker);
-    FCGX_Free(&req, 1);
+    room_request_free(req);
     if (rc != -4 && rc != -EINTR)
         fprintf(stderr, "page: FCGX_Accept_r returned %d, exiting\n", rc);
     return 0;

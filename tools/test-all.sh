@@ -66,7 +66,8 @@ sanitizer_lane() {
     run_part t_redis-asan 180 tests/integration/t_redis.sh
     run_part t_store_stall-asan 180 tests/integration/t_store_stall.sh
     run_part t_faults-asan 240 tests/integration/t_faults.sh
-    # The stream responder's store thread under ThreadSanitizer.
+    # The stream responder's store thread and the page responder's room
+    # thread under ThreadSanitizer.
     export SSELIGHT_CGI_DIR=$PWD/build/tsan/cgi-bin TEST_VARIANT=tsan
     run_part t_stream-tsan 180 tests/integration/t_stream.sh
     run_part t_channels-tsan 180 tests/integration/t_channels.sh

@@ -17,7 +17,12 @@
 #      once, every 10th a batch of 3, every 25th repeated with its key: all
 #      answered, batches with consecutive ids, repeats replayed, no id twice,
 #      5 subscribers with every stored event once, in order, and fewer
-#      transactions than publishes in /stats (tests/lib/group-publish.mjs).
+#      transactions than publishes in /stats (tests/lib/group-publish.mjs);
+#   6. room posts while the lock is held: 6 posts to the page responder's
+#      /room/messages (more than its processes), then pages: every page is
+#      answered within 0.5 s (the posts wait on the room thread, not on the
+#      process), each post gets 200 or 503, and each 200 is in the room's
+#      history once.
 source "$(dirname "$0")/../lib/harness.sh"
 
 export SSELIGHT_HEARTBEAT_MS=500
@@ -67,6 +72,37 @@ wait_db "$SSELIGHT_DATA_DIR/broker.db" || fail "the broker file exists"
 lock="sqlite3 '$SSELIGHT_DATA_DIR/broker.db' 'BEGIN IMMEDIATE;' '.shell sleep 3' 'COMMIT;'"
 node_checks sqlite-lock stall-check.mjs --name "sqlite lock" --stall "$lock" --start-during
 check "sqlite lock: no publish failed in the log" bash -c "! grep -q 'publish of .* failed' '$SERVER_LOG'"
+
+# ---------------------------------------------------------------- 6
+marker=$OUT_DIR/room-locked
+rm -f "$marker" "$OUT_DIR"/room-post-*
+sqlite3 "$SSELIGHT_DATA_DIR/broker.db" 'BEGIN IMMEDIATE;' ".shell touch '$marker'; sleep 3" 'COMMIT;' \
+    > "$OUT_DIR/room-lock.out" 2>&1 &
+lock_pid=$!
+wait_for_line_exists "$marker" || true
+check "room: the lock is held" test -e "$marker"
+post_pids=""
+for i in 1 2 3 4 5 6; do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 -d "text=roomlock$i" \
+        "$BASE_URL/room/messages" > "$OUT_DIR/room-post-$i" &
+    post_pids="$post_pids $!"
+done
+sleep 0.3
+slow=""
+for i in 1 2 3 4 5; do
+    got=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$BASE_URL/")
+    awk -v g="$got" 'BEGIN { split(g, a, " "); exit !(a[1] == 200 && a[2] < 0.5) }' || slow="$slow [$got]"
+done
+expect_eq "room: pages answered 200 within 0.5 s while room posts wait for the lock" "" "$slow"
+wait $post_pids "$lock_pid"
+codes=$(cat "$OUT_DIR"/room-post-* | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+check "room: every post answered 200 or 503 ($codes)" \
+    bash -c "! cat '$OUT_DIR'/room-post-* | grep -qv '^\(200\|503\)$'"
+ok_posts=$(cat "$OUT_DIR"/room-post-* | grep -c '^200$')
+check "room: posts waiting past the lock are stored ($ok_posts of 6)" test "$ok_posts" -ge 1
+history=$(curl -s --max-time 1 "$BASE_URL/events/room?history=20" | grep -o 'roomlock[0-9]' | sort)
+expect_eq "room: each post answered 200 is in the history once" \
+    "$ok_posts $ok_posts" "$(printf '%s\n' "$history" | grep -c . ) $(printf '%s\n' "$history" | sort -u | grep -c .)"
 section_end sqlite-lock
 
 # ---------------------------------------------------------------- 2

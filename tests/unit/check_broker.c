@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <sqlite3.h>
 
 #include "broker.h"
 #include "buf.h"
@@ -775,6 +776,74 @@ START_TEST(test_concurrent_first_open)
 }
 END_TEST
 
+/* A child process holds SQLite's write lock for hold_ms (from the moment
+ * this returns) and exits. Returns its pid. */
+static pid_t hold_write_lock(const char *dir, int hold_ms)
+{
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char path[600];
+        sqlite3 *db;
+        close(ready[0]);
+        snprintf(path, sizeof path, "%s/broker.db", dir);
+        if (sqlite3_open(path, &db) != SQLITE_OK ||
+            sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
+            _exit(3);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(4);
+        struct timespec ts = { hold_ms / 1000, (hold_ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+        _exit(sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK &&
+              sqlite3_close(db) == SQLITE_OK ? 0 : 5);
+    }
+    close(ready[1]);
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    return pid;
+}
+
+static void reap_ok(pid_t pid)
+{
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A publish waits for another process's write lock: it is stored once the
+ * lock goes (within broker_set_wait_ms), and fails when the lock outlasts
+ * the wait, after about that long. */
+START_TEST(test_wait_for_lock)
+{
+    struct broker *b = open_ok(tmpdir_test, 0);
+    long long id;
+    ck_assert_int_eq(broker_publish(b, "w", "e", "0", 1, NULL, &id), 0);
+
+    broker_set_wait_ms(b, 3000);
+    long long t0 = now_ms();
+    pid_t pid = hold_write_lock(tmpdir_test, 300);
+    ck_assert_int_eq(broker_publish(b, "w", "e", "1", 1, NULL, &id), 0);
+    long long took = now_ms() - t0;
+    reap_ok(pid);
+    ck_assert_msg(took >= 250 && took < 2500, "publish took %lld ms", took);
+    ck_assert_int_eq(id, 2);
+
+    broker_set_wait_ms(b, 300);
+    pid = hold_write_lock(tmpdir_test, 1000);
+    t0 = now_ms();
+    ck_assert_int_ne(broker_publish(b, "w", "e", "2", 1, NULL, &id), 0);
+    took = now_ms() - t0;
+    ck_assert_msg(took >= 290 && took < 950, "gave up after %lld ms", took);
+    reap_ok(pid);
+    ck_assert_int_eq(broker_publish(b, "w", "e", "3", 1, NULL, &id), 0);
+    ck_assert_int_eq(id, 3);
+    broker_close(b);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Watching: wake-ups in an event loop, then reads of the live feed */
 
@@ -1164,6 +1233,7 @@ Suite *make_broker_suite(void)
     tcase_add_test(tc, test_read_all_and_several);
     tcase_add_test(tc, test_reopen);
     tcase_add_test(tc, test_concurrent_first_open);
+    tcase_add_test(tc, test_wait_for_lock);
     suite_add_tcase(s, tc);
 
     TCase *rc = tcase_create("redis");
