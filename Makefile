@@ -112,7 +112,7 @@ cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
 
 cgi-bin/sselight-pub: $(OBJ)/pub_main.o $(PUB_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis -pthread
 
 cgi-bin/sselight-token: $(OBJ)/token_main.o $(TOKEN:%=$(OBJ)/%.o)
 	@mkdir -p $(@D)
@@ -127,7 +127,7 @@ $(OBJ)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit: $(UNIT_O) $(CORE_O)
-	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto
+	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto -pthread
 
 # The same tests built with AddressSanitizer and UBSan.
 $(ASAN)/%.o: src/%.c
@@ -139,7 +139,7 @@ $(ASAN)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit_asan: $(UNIT:%=$(ASAN)/%.o) $(CORE:%=$(ASAN)/%.o)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto -pthread
 
 # Sanitized responders, for running the integration tests under ASan/UBSan.
 $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)

@@ -1,11 +1,19 @@
 /* redis_live: the Redis broker's live feed. See redis_live.h. */
 #include "redis_live.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -36,6 +44,9 @@ struct redis_live {
     void (*connected)(void *arg);
     void *arg;
     struct redis_loop conn;       /* conn.ac: the Pub/Sub connection */
+    int resolve_fd;               /* the resolver thread's answer, -1: none */
+    unsigned resolve_turn;        /* failed attempts: picks the address */
+    struct loop_io resolve_io;
     enum redis_live_state state;
     struct loop_timer timer;      /* reconnect, or connect deadline */
     unsigned backoff_ms;
@@ -80,6 +91,7 @@ unsigned redis_live_next_backoff(unsigned ms)
 }
 
 static void redis_live_connect(struct redis_live *r);
+static void redis_live_resolve_cancel(struct redis_live *r);
 
 static void redis_queue_clear(struct redis_live *r)
 {
@@ -100,6 +112,7 @@ static void redis_live_lost(struct redis_live *r, const char *why)
         return;
     if (why)
         snprintf(r->error, sizeof r->error, "%s", why);
+    r->resolve_turn++;
     /* One line when it goes, not one per failed retry. */
     if (r->state == LIVE_CONNECTED || !r->backoff_ms)
         fprintf(stderr, "broker: redis at %s: live feed lost (%s); "
@@ -242,8 +255,162 @@ static void redis_live_on_timer(struct loop *loop, struct loop_timer *t)
         /* No subscription within the deadline: give up on this one. */
         snprintf(r->error, sizeof r->error,
                  "no answer within %d ms", BROKER_REDIS_TIMEOUT_MS);
+        redis_live_resolve_cancel(r);
         if (r->conn.ac)
             redisAsyncFree(r->conn.ac);
+        redis_live_lost(r, NULL);
+    }
+}
+
+/* ---- host names: resolved on a thread, never on the loop ----
+ * getaddrinfo can wait seconds for a DNS server, and hiredis calls it in
+ * redisAsyncConnect. So a host name is resolved on a short-lived detached
+ * thread that sends the address as text (or "!" and the reason) over a
+ * socketpair and ends; the loop then connects to that numeric address,
+ * which getaddrinfo turns into a sockaddr without asking anyone. When the
+ * connect deadline passes first, the loop closes its end and the thread's
+ * answer goes nowhere. */
+
+struct redis_resolve_job {
+    int fd;
+    unsigned turn;  /* which of the name's addresses: turn mod their count */
+    char host[REDIS_URL_HOST_MAX + 1];
+};
+
+static void *redis_live_resolve_main(void *arg)
+{
+    struct redis_resolve_job *job = arg;
+    char msg[REDIS_URL_HOST_MAX + 128];
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(job->host, NULL, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(msg, sizeof msg, "!cannot resolve %s: %s", job->host,
+                 rc ? gai_strerror(rc) : "no address");
+    } else {
+        /* Like hiredis, which tries the addresses in turn: each failed
+         * attempt moves on to the next one ("localhost" may give ::1 for
+         * a server that listens on 127.0.0.1 only). */
+        unsigned n = 0;
+        for (const struct addrinfo *a = res; a; a = a->ai_next)
+            n++;
+        const struct addrinfo *pick = res;
+        for (unsigned i = job->turn % n; i > 0; i--)
+            pick = pick->ai_next;
+        const void *addr = pick->ai_family == AF_INET6
+            ? (const void *)&((const struct sockaddr_in6 *)(const void *)
+                                  pick->ai_addr)->sin6_addr
+            : (const void *)&((const struct sockaddr_in *)(const void *)
+                                  pick->ai_addr)->sin_addr;
+        if (!inet_ntop(pick->ai_family, addr, msg, sizeof msg))
+            snprintf(msg, sizeof msg, "!cannot resolve %s: %s", job->host,
+                     strerror(errno));
+    }
+    if (res)
+        freeaddrinfo(res);
+    /* A failed send means the loop gave up on this attempt. */
+    (void)!send(job->fd, msg, strlen(msg), MSG_NOSIGNAL);
+    (void)close(job->fd);
+    free(job);
+    return NULL;
+}
+
+static int redis_live_is_numeric(const char *host)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+static void redis_live_resolve_cancel(struct redis_live *r)
+{
+    if (r->resolve_fd < 0)
+        return;
+    if (loop_io_del(r->loop, &r->resolve_io) != 0)
+        fprintf(stderr, "broker: redis at %s: loop_io_del: %s\n", r->target,
+                strerror(errno));
+    if (close(r->resolve_fd) != 0)
+        fprintf(stderr, "broker: redis at %s: close: %s\n", r->target,
+                strerror(errno));
+    r->resolve_fd = -1;
+}
+
+static void redis_live_connect_to(struct redis_live *r, const char *addr);
+
+static void redis_live_on_resolved(struct loop *loop, struct loop_io *io,
+                                   uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    struct redis_live *r = (struct redis_live *)(void *)(
+        (char *)io - offsetof(struct redis_live, resolve_io));
+    char msg[REDIS_URL_HOST_MAX + 128];
+    ssize_t n = recv(r->resolve_fd, msg, sizeof msg - 1, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    redis_live_resolve_cancel(r);
+    if (n <= 0) {
+        redis_live_lost(r, "the resolver thread gave no answer");
+        return;
+    }
+    msg[n] = '\0';
+    if (msg[0] == '!') {
+        redis_live_lost(r, msg + 1);
+        return;
+    }
+    redis_live_connect_to(r, msg);
+}
+
+/* Starts resolving the URL's host name; the connect follows from
+ * redis_live_on_resolved. */
+static void redis_live_resolve(struct redis_live *r)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(r->error, sizeof r->error, "socketpair: %s", strerror(errno));
+        redis_live_lost(r, NULL);
+        return;
+    }
+    struct redis_resolve_job *job = mem_calloc(1, sizeof *job);
+    job->fd = sv[1];
+    job->turn = r->resolve_turn;
+    snprintf(job->host, sizeof job->host, "%s", r->url.host);
+    r->resolve_fd = sv[0];
+    if (loop_io_add(r->loop, &r->resolve_io, sv[0], EPOLLIN,
+                    redis_live_on_resolved) != 0) {
+        snprintf(r->error, sizeof r->error, "loop_io_add: %s", strerror(errno));
+        (void)close(sv[0]);
+        (void)close(sv[1]);
+        free(job);
+        r->resolve_fd = -1;
+        redis_live_lost(r, NULL);
+        return;
+    }
+    /* Signals stay with the loop's thread: the resolver blocks them all. */
+    sigset_t all, old;
+    pthread_attr_t attr;
+    pthread_t tid;
+    int rc = sigfillset(&all) != 0 ? EINVAL
+             : pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (rc == 0) {
+        rc = pthread_attr_init(&attr);
+        if (rc == 0) {
+            rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            if (rc == 0)
+                rc = pthread_create(&tid, &attr, redis_live_resolve_main, job);
+            (void)pthread_attr_destroy(&attr);
+        }
+        if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
+            fprintf(stderr, "broker: redis at %s: restoring the signal mask "
+                    "failed\n", r->target);
+    }
+    if (rc != 0) {
+        snprintf(r->error, sizeof r->error, "cannot start a resolver thread: %s",
+                 strerror(rc));
+        (void)close(sv[1]);
+        free(job);
+        redis_live_resolve_cancel(r);
         redis_live_lost(r, NULL);
     }
 }
@@ -252,9 +419,18 @@ static void redis_live_connect(struct redis_live *r)
 {
     r->state = LIVE_CONNECTING;
     loop_timer_start(r->loop, &r->timer, BROKER_REDIS_TIMEOUT_MS);
-    redisAsyncContext *ac = r->url.path[0]
-                                ? redisAsyncConnectUnix(r->url.path)
-                                : redisAsyncConnect(r->url.host, r->url.port);
+    if (r->url.path[0] || redis_live_is_numeric(r->url.host))
+        redis_live_connect_to(r, r->url.path[0] ? NULL : r->url.host);
+    else
+        redis_live_resolve(r);
+}
+
+/* Connects to addr (a numeric address; NULL: the URL's unix socket) and
+ * subscribes. */
+static void redis_live_connect_to(struct redis_live *r, const char *addr)
+{
+    redisAsyncContext *ac = !addr ? redisAsyncConnectUnix(r->url.path)
+                                  : redisAsyncConnect(addr, r->url.port);
     if (!ac || ac->err) {
         snprintf(r->error, sizeof r->error, "%s",
                  ac ? ac->errstr : "out of memory");
@@ -335,6 +511,7 @@ struct redis_live *redis_live_new(const struct redis_url *url,
                                   const char *target)
 {
     struct redis_live *r = mem_calloc(1, sizeof *r);
+    r->resolve_fd = -1;
     r->url = *url;
     snprintf(r->target, sizeof r->target, "%s", target);
     redis_live_channel(url->db, r->channel, sizeof r->channel);
@@ -378,6 +555,8 @@ void redis_live_free(struct redis_live *r)
     if (r->loop)
         loop_timer_stop(r->loop, &r->timer);
     r->state = LIVE_OFF; /* no reconnect from the callbacks below */
+    if (r->loop)
+        redis_live_resolve_cancel(r);
     if (r->conn.ac)
         redisAsyncFree(r->conn.ac);
     redis_queue_clear(r);

@@ -1005,6 +1005,37 @@ START_TEST(test_redis_live_gaps)
 }
 END_TEST
 
+/* Redis only: a host name in the URL is resolved off the loop (on a
+ * resolver thread) and the live feed connects to its address. */
+START_TEST(test_redis_live_by_name)
+{
+    char err[256], url[96];
+    snprintf(url, sizeof url, "redis://localhost:%d/0", redis_test_port);
+    struct broker *b = broker_open(url, tmpdir_test, 0, err, sizeof err);
+    ck_assert_msg(b != NULL, "open: %s", err);
+    struct wake_state w = { loop_new(), 0 };
+    struct got g = { .n = 0 };
+    int gaps = 0;
+    ck_assert_ptr_nonnull(w.loop);
+    ck_assert_int_eq(broker_watch(b, w.loop, on_wake, &w), 0);
+    ck_assert_msg(wait_wake(&w, 3000) >= 1, "no live feed via localhost");
+    ck_assert_int_eq(read_live(b, 0, &g, &gaps), 0);
+    long long id = publish_ok(b, "n", "e", S("named"));
+    ck_assert(wait_wake(&w, 3000) >= 1);
+    ck_assert_int_eq(read_live(b, id - 1, &g, &gaps), 1);
+    check_event(&g.ev[0], id, "n", "e", S("named"));
+    struct buf out = BUF_INIT;
+    broker_append_stats_json(b, &out);
+    buf_append_byte(&out, '\0');
+    ck_assert_msg(strstr(buf_head(&out), "\"live\":\"connected\""),
+                  "stats: %s", buf_head(&out));
+    buf_free(&out);
+    got_free(&g);
+    broker_close(b);
+    loop_free(w.loop);
+}
+END_TEST
+
 /* Redis only: a server that is down is not an error at open (calls fail
  * with the reason until it answers); a refused password is. */
 START_TEST(test_redis_unreachable_and_auth)
@@ -1243,6 +1274,7 @@ Suite *make_broker_suite(void)
     tcase_set_timeout(rc, 60);
     add_store_tests(rc);
     tcase_add_test(rc, test_redis_live_gaps);
+    tcase_add_test(rc, test_redis_live_by_name);
     tcase_add_test(rc, test_redis_unreachable_and_auth);
     suite_add_tcase(s, rc);
     return s;
