@@ -256,7 +256,8 @@ check "durability: the room post acknowledged before the kill is in the room" \
     bash -c "curl -sN --max-time 1 '$BASE_URL/events/room?lastEventId=0' | grep -q '<span>durable-room</span>'"
 
 # An answer lost after the commit: strace kills the responder at its first
-# send (the wake-up datagram that follows the commit, or the answer). The
+# send, in any of its threads (the wake-up datagram that follows the
+# commit, or the answer; the page responder posts from its room thread). The
 # publisher retries with the same key and must get the stored id; the
 # event must be stored once.
 if command -v strace >/dev/null; then
@@ -275,7 +276,7 @@ if command -v strace >/dev/null; then
         done
         pids=$(server_procs "$proc" | tr '\n' ' ')
         for p in $pids; do
-            strace -qq -p "$p" -e trace=sendto -e inject=sendto:signal=KILL:when=1 \
+            strace -qq -f -p "$p" -e trace=sendto -e inject=sendto:signal=KILL:when=1 \
                 -o /dev/null 2>"$OUT_DIR/strace-$name-$p.err" &
             spids+=($!); BG+=($!)
         done

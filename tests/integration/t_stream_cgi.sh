@@ -159,6 +159,8 @@ cgi GET /events/private-alice SSELIGHT_SUBSCRIBE_SECRET=$SECRET < /dev/null > "$
 expect_eq "a private channel without a token is 403" 403 "$(status "$TMP/priv0")"
 tok=$(SSELIGHT_SUBSCRIBE_SECRET=$SECRET "$ROOT/cgi-bin/sselight-token" private-alice)
 sub_start priv "/events/private-alice?token=$tok" SSELIGHT_SUBSCRIBE_SECRET=$SECRET
+# Subscribed before the publish (a CGI process under ASan starts slowly).
+wait_for priv '^retry:' || true
 pp=$(publish private-alice "for alice" SSELIGHT_SUBSCRIBE_SECRET=$SECRET)
 check "with its token, the private channel streams" wait_for priv "^id: $pp\$"
 
