@@ -33,10 +33,15 @@ struct fcgi_conn {
     struct fcgi_listener *listener;
     struct fcgi_reader reader;
     struct buf out;           /* FastCGI records waiting for the socket */
+    struct buf staged;        /* response bytes written this round, not yet
+                                 in records (see fcgi_conn_write) */
     enum fcgi_conn_state state;
     const char *close_why;
     uint64_t stalled_since_ms; /* output waiting and none taken since; 0: not */
     struct fcgi_conn *prev, *next;
+    struct fcgi_conn *dirty_prev, *dirty_next; /* on the listener's list of
+                                                  connections with staged bytes */
+    int dirty;
 };
 
 struct fcgi_listener {
@@ -47,6 +52,8 @@ struct fcgi_listener {
     struct stream_handler app;
     struct fcgi_limits limits;
     struct fcgi_conn *conns;  /* every connection not yet freed */
+    struct fcgi_conn *dirty;  /* connections with staged bytes */
+    struct loop_timer flush;  /* zero-delay: flushes them once a round */
     size_t nconns;
     int listening;
     struct fcgi_listener_stats stats;
@@ -80,11 +87,27 @@ static void fcgi_conn_kill(struct fcgi_conn *conn, const char *why)
     loop_timer_start(loop, &conn->reaper, 0);
 }
 
+static void fcgi_conn_undirty(struct fcgi_conn *conn)
+{
+    if (!conn->dirty)
+        return;
+    struct fcgi_listener *l = conn->listener;
+    if (conn->dirty_prev)
+        conn->dirty_prev->dirty_next = conn->dirty_next;
+    else
+        l->dirty = conn->dirty_next;
+    if (conn->dirty_next)
+        conn->dirty_next->dirty_prev = conn->dirty_prev;
+    conn->dirty_prev = conn->dirty_next = NULL;
+    conn->dirty = 0;
+}
+
 static void fcgi_conn_reap(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
     struct fcgi_conn *conn = container_of(t, struct fcgi_conn, reaper);
     struct fcgi_listener *l = conn->listener;
+    fcgi_conn_undirty(conn);
     l->app.closed(&conn->base, conn->close_why);
     if (conn->prev)
         conn->prev->next = conn->next;
@@ -95,6 +118,7 @@ static void fcgi_conn_reap(struct loop *loop, struct loop_timer *t)
     l->nconns--;
     fcgi_reader_free(&conn->reader);
     buf_free(&conn->out);
+    buf_free(&conn->staged);
     free(conn);
 }
 
@@ -105,6 +129,7 @@ static void fcgi_conn_flush(struct fcgi_conn *conn)
         ssize_t n = send(conn->io.fd, buf_head(&conn->out),
                          buf_pending(&conn->out), MSG_NOSIGNAL);
         if (n > 0) {
+            conn->listener->stats.sends++;
             buf_consume(&conn->out, (size_t)n);
             conn->stalled_since_ms = 0;
             continue;
@@ -147,23 +172,80 @@ static int fcgi_conn_check_cap(struct fcgi_conn *conn)
 
 #define fcgi_conn_of(c) container_of(c, struct fcgi_conn, base)
 
-static int fcgi_conn_write(struct stream_conn *c, const void *data, size_t len)
+/* Moves the staged bytes into STDOUT records (each up to 64 KiB). */
+static void fcgi_conn_stage_out(struct fcgi_conn *conn)
 {
-    struct fcgi_conn *conn = fcgi_conn_of(c);
-    if (conn->state != FCGI_CONN_ACTIVE)
-        return -1;
+    if (buf_pending(&conn->staged) == 0)
+        return;
     fcgi_append_stream(&conn->out, FCGI_STDOUT, conn->reader.request_id,
-                       data, len);
-    /* Write first: the cap is on what the peer leaves unread, not on the
-     * size of one event. */
+                       buf_head(&conn->staged), buf_pending(&conn->staged));
+    if (conn->staged.cap > FCGI_CONN_OUT_KEEP)
+        buf_free(&conn->staged);
+    else
+        buf_reset(&conn->staged);
+}
+
+/* Sends what is staged and queued. Write first: the cap is on what the
+ * peer leaves unread, not on the size of one round's output. Returns 0, or
+ * -1 when the connection is no longer answering. */
+static int fcgi_conn_send_staged(struct fcgi_conn *conn)
+{
+    fcgi_conn_undirty(conn);
+    fcgi_conn_stage_out(conn);
     fcgi_conn_flush(conn);
     if (conn->state != FCGI_CONN_ACTIVE || fcgi_conn_check_cap(conn) != 0)
         return -1;
     return 0;
 }
 
+/* Once a round, after every callback of the round: each connection written
+ * to gets its bytes as one run of records and one send(), however many
+ * events it was given. A lone event waits for nothing but the end of the
+ * round it was written in. */
+static void fcgi_listener_on_flush(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct fcgi_listener *l = container_of(t, struct fcgi_listener, flush);
+    while (l->dirty) {
+        struct fcgi_conn *conn = l->dirty;
+        if (conn->state == FCGI_CONN_ACTIVE)
+            (void)fcgi_conn_send_staged(conn);
+        else
+            fcgi_conn_undirty(conn);
+    }
+}
+
+/* Stages the bytes; they are sent at the end of this loop round, together
+ * with whatever else this connection gets in the round. Past the output cap
+ * they are sent at once, and the connection is closed if the peer leaves
+ * more than the cap unread. */
+static int fcgi_conn_write(struct stream_conn *c, const void *data, size_t len)
+{
+    struct fcgi_conn *conn = fcgi_conn_of(c);
+    struct fcgi_listener *l = conn->listener;
+    if (conn->state != FCGI_CONN_ACTIVE)
+        return -1;
+    buf_append(&conn->staged, data, len);
+    if (buf_pending(&conn->staged) + buf_pending(&conn->out) >
+        l->limits.out_max)
+        return fcgi_conn_send_staged(conn);
+    if (!conn->dirty) {
+        conn->dirty = 1;
+        conn->dirty_prev = NULL;
+        conn->dirty_next = l->dirty;
+        if (l->dirty)
+            l->dirty->dirty_prev = conn;
+        l->dirty = conn;
+        if (!loop_timer_armed(&l->flush))
+            loop_timer_start(l->loop, &l->flush, 0);
+    }
+    return 0;
+}
+
 static void fcgi_conn_append_end(struct fcgi_conn *conn)
 {
+    fcgi_conn_undirty(conn);
+    fcgi_conn_stage_out(conn);
     fcgi_append_stream_end(&conn->out, FCGI_STDOUT, conn->reader.request_id);
     fcgi_append_end_request(&conn->out, conn->reader.request_id, 0,
                             FCGI_REQUEST_COMPLETE);
@@ -368,6 +450,7 @@ struct fcgi_listener *fcgi_listener_start(struct loop *loop, int listen_fd,
     l->limits = *limits;
     loop_timer_init(&l->resume, fcgi_listener_on_resume);
     loop_timer_init(&l->sweep, fcgi_listener_on_sweep);
+    loop_timer_init(&l->flush, fcgi_listener_on_flush);
     if (l->limits.write_timeout_ms > 0)
         loop_timer_start(loop, &l->sweep, FCGI_SWEEP_MS);
     if (loop_io_add(loop, &l->io, listen_fd, EPOLLIN,
@@ -421,5 +504,6 @@ struct fcgi_listener_stats fcgi_listener_stats(const struct fcgi_listener *l)
 
 void fcgi_listener_free(struct fcgi_listener *l)
 {
+    loop_timer_stop(l->loop, &l->flush);
     free(l);
 }

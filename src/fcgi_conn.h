@@ -29,6 +29,7 @@ struct fcgi_listener_stats {
     unsigned long long accepted;
     unsigned long long closed_cap;   /* output cap reached */
     unsigned long long closed_slow;  /* write timeout */
+    unsigned long long sends;        /* send() calls that took bytes */
 };
 
 /* Starts accepting on listen_fd (made non-blocking here; not closed by the

@@ -149,12 +149,13 @@ static void stream_app_reply_stats(struct stream_app *app,
         buf_appendf(&out,
             ",\"published\":%llu,\"delivered\":%llu,\"heartbeats\":%llu,"
             "\"refused_cap\":%llu,\"refused_busy\":%llu,"
-            "\"closed_slow\":%llu,\"closed_cap\":%llu,\"accepted\":%llu}\n",
+            "\"closed_slow\":%llu,\"closed_cap\":%llu,\"accepted\":%llu,"
+            "\"sends\":%llu}\n",
             (unsigned long long)ev.published, (unsigned long long)ev.delivered,
             (unsigned long long)ev.heartbeats,
             (unsigned long long)ev.refused_cap,
             (unsigned long long)ev.refused_busy, ls.closed_slow, ls.closed_cap,
-            ls.accepted);
+            ls.accepted, ls.sends);
     }
     (void)stream_conn_reply(conn, &out);
     buf_free(&out);

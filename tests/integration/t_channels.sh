@@ -71,6 +71,28 @@ expect_eq "a batch with a bad event name is 400" 400 \
 expect_eq "a batch without data is 400" 400 \
     "$(status -H 'Content-Type: text/event-stream' --data-binary $': just a comment\n\n' "$BASE_URL/events/batch")"
 
+# --- coalesced output: the events a stream gets in one loop round go to
+# lighttpd in one write (one run of FastCGI records), not one per event.
+# 20 subscribers, a batch of 5 events (SSELIGHT_HISTORY is 5 here): 100
+# sends without coalescing, 20 with it.
+sends() { curl -s --max-time 2 "$BASE_URL/stats" | grep -o '"sends":[0-9]*' | cut -d: -f2; }
+for i in $(seq 1 20); do sub_start "coal$i" "$BASE_URL/events/coal"; done
+for i in $(seq 1 20); do wait_for "coal$i" '^retry:'; done
+s0=$(sends)
+for i in $(seq 1 5); do printf 'data: c%d\n\n' "$i"; done \
+    | curl -s --max-time 5 -H 'Content-Type: text/event-stream' --data-binary @- \
+        "$BASE_URL/events/coal" > "$OUT_DIR/coal.ids"
+for i in $(seq 1 20); do wait_for "coal$i" '^data: c5$'; done
+s1=$(sends)
+bad=""
+for i in $(seq 1 20); do
+    sub_stop "coal$i"
+    [ "$(grep '^data: ' "$OUT_DIR/coal$i" | cut -d' ' -f2 | tr '\n' ' ')" = "c1 c2 c3 c4 c5 " ] || bad="$bad coal$i"
+done
+expect_eq "coalesced: 20 subscribers each got the batch's 5 events in order" "" "$bad"
+check "coalesced: 100 deliveries took one write per subscriber, not one per event ($((${s1:-0} - ${s0:-0})) sends, the answers to /stats and the publish included)" \
+    test -n "$s0" -a -n "$s1" -a "$((${s1:-0} - ${s0:-0}))" -le 40
+
 # --- several channels on one connection
 sub_start multi "$BASE_URL/events?channel=a&channel=b"
 sleep 0.5
