@@ -57,7 +57,7 @@ test:
 
 # sselight against nginx + nchan, same load, same run (not part of make
 # test; at most 10 minutes), then the store cells (stall and publish
-# throughput, about 6 minutes, at most 10). Writes bench/results/DATE.md,
+# throughput and resync, about 8 minutes, at most 10). Writes bench/results/DATE.md,
 # DATE.svg and store-DATE.md.
 bench:
 	@tools/setup-deps.sh bench

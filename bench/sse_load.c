@@ -4,7 +4,7 @@
  *   sse_load --port P --sub-path /events/CH --pub-path /events/CH
  *            -n N -m M -r R [--timeout S] [--drain D] [--connect-rate C]
  *            [--sub-header 'Accept: text/event-stream']
- *            [--publishers K] [--events-out FILE]
+ *            [--publishers K] [--events-out FILE] [--channels K]
  *
  * Opens N subscriber connections to 127.0.0.1:P (at most C new connections
  * per second, default 2000), each sending an HTTP/1.0 GET for --sub-path.
@@ -36,6 +36,10 @@
  * /streams/ticks, say), times in CLOCK_REALTIME microseconds. With -m 0
  * nothing is published and the run lasts --drain seconds after every
  * subscriber is established: a way to record a demo stream's timing.
+ *
+ * --channels K: subscriber i asks for --sub-path with "i mod K" appended
+ * (--sub-path /events/c gives /events/c0 ... /events/cK-1): K channels, for
+ * load spread over many channels. Messages still go to --pub-path only.
  *
  * --port may be given up to 8 times, for several server instances that
  * share a broker: subscriber i connects to port i mod P and publish k goes
@@ -132,6 +136,7 @@ static const char *opt_sub_headers[MAX_SUB_HEADERS];
 static int opt_sub_header_count;
 static long opt_publishers;         /* 0: one connection per publish at -r */
 static const char *opt_events_out;
+static long opt_channels;           /* 0: every subscriber on --sub-path */
 
 /* state */
 static int epfd = -1;
@@ -274,6 +279,7 @@ static void pub_close(struct conn *c, int ok, const char *what, int err)
 }
 
 static void kpub_close(struct conn *c, const char *what, int err);
+static char *build_sub_request(const char *suffix, size_t *out_len);
 static int kpub_answered(struct conn *c);
 static int kpub_line(struct conn *c, const char *s, size_t len);
 
@@ -322,8 +328,14 @@ static void start_sub(long i)
     c->port_ix = (uint8_t)(i % opt_nports);
     c->line = sub_lines + (size_t)i * SUB_LINE_CAP;
     c->line_cap = SUB_LINE_CAP;
-    c->out = sub_request;
-    c->out_len = sub_request_len;
+    if (opt_channels > 0) {
+        char suffix[24];
+        snprintf(suffix, sizeof suffix, "%ld", i % opt_channels);
+        c->out = build_sub_request(suffix, &c->out_len);
+    } else {
+        c->out = sub_request;
+        c->out_len = sub_request_len;
+    }
     subs_started++;
     subs_pending++;
     int e = start_connect(c);
@@ -904,7 +916,7 @@ static void usage(void)
 {
     fputs("usage: sse_load --port P [--port P2]... --sub-path PATH --pub-path PATH -n N -m M -r R\n"
           "                [--timeout S] [--drain D] [--connect-rate C] [--sub-header 'Name: value']...\n"
-          "                [--publishers K] [--events-out FILE]\n",
+          "                [--publishers K] [--events-out FILE] [--channels K]\n",
           stderr);
     exit(2);
 }
@@ -943,7 +955,7 @@ static void check_path(const char *p, const char *name)
 static void parse_args(int argc, char **argv)
 {
     enum { O_PORT = 256, O_SUB, O_PUB, O_TIMEOUT, O_CRATE, O_HDR, O_DRAIN, O_PUBLISHERS,
-           O_EVENTS_OUT };
+           O_EVENTS_OUT, O_CHANNELS };
     static const struct option lo[] = {
         { "port", required_argument, NULL, O_PORT },
         { "sub-path", required_argument, NULL, O_SUB },
@@ -954,6 +966,7 @@ static void parse_args(int argc, char **argv)
         { "drain", required_argument, NULL, O_DRAIN },
         { "publishers", required_argument, NULL, O_PUBLISHERS },
         { "events-out", required_argument, NULL, O_EVENTS_OUT },
+        { "channels", required_argument, NULL, O_CHANNELS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -972,6 +985,7 @@ static void parse_args(int argc, char **argv)
         case O_DRAIN: opt_drain = parse_double(optarg, "--drain", 0, 1e6); break;
         case O_PUBLISHERS: opt_publishers = parse_long(optarg, "--publishers", 1, 1000); break;
         case O_EVENTS_OUT: opt_events_out = optarg; break;
+        case O_CHANNELS: opt_channels = parse_long(optarg, "--channels", 1, 1000000); break;
         case O_HDR:
             if (opt_sub_header_count == MAX_SUB_HEADERS)
                 die("at most %d --sub-header options", MAX_SUB_HEADERS);
@@ -997,35 +1011,38 @@ static void parse_args(int argc, char **argv)
     check_path(opt_pub_path, "--pub-path");
 }
 
-static void build_sub_request(void)
+/* The subscriber request for the path opt_sub_path + suffix; *len set. */
+static char *build_sub_request(const char *suffix, size_t *out_len)
 {
-    size_t cap = strlen(opt_sub_path) + 128;
+    size_t cap = strlen(opt_sub_path) + strlen(suffix) + 128;
     for (int i = 0; i < opt_sub_header_count; i++)
         cap += strlen(opt_sub_headers[i]) + 2;
-    sub_request = malloc(cap);
-    if (!sub_request)
+    char *req = malloc(cap);
+    if (!req)
         die("out of memory");
-    int n = snprintf(sub_request, cap, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n", opt_sub_path);
+    int n = snprintf(req, cap, "GET %s%s HTTP/1.0\r\nHost: 127.0.0.1\r\n",
+                     opt_sub_path, suffix);
     if (n < 0 || (size_t)n >= cap)
         die("snprintf failed");
     size_t len = (size_t)n;
     if (opt_sub_header_count == 0) {
         static const char acc[] = "Accept: text/event-stream\r\n";
-        memcpy(sub_request + len, acc, sizeof acc - 1);
+        memcpy(req + len, acc, sizeof acc - 1);
         len += sizeof acc - 1;
     }
     for (int i = 0; i < opt_sub_header_count; i++) {
         if (!opt_sub_headers[i][0])
             continue;
         size_t hl = strlen(opt_sub_headers[i]);
-        memcpy(sub_request + len, opt_sub_headers[i], hl);
+        memcpy(req + len, opt_sub_headers[i], hl);
         len += hl;
-        memcpy(sub_request + len, "\r\n", 2);
+        memcpy(req + len, "\r\n", 2);
         len += 2;
     }
-    memcpy(sub_request + len, "\r\n", 2);
+    memcpy(req + len, "\r\n", 2);
     len += 2;
-    sub_request_len = len;
+    *out_len = len;
+    return req;
 }
 
 static void raise_nofile(void)
@@ -1184,7 +1201,7 @@ int main(int argc, char **argv)
     raise_nofile();
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         die("signal: %s", strerror(errno));
-    build_sub_request();
+    sub_request = build_sub_request("", &sub_request_len);
 
     for (int i = 0; i < opt_nports; i++) {
         struct sockaddr_in *sa = &server_addrs[i];
@@ -1339,6 +1356,9 @@ int main(int argc, char **argv)
         die("%s: %s", opt_events_out, strerror(errno));
     free(seen);
     free(pubs);
+    if (opt_channels > 0)
+        for (long i = 0; i < subs_started; i++)
+            free(subs[i].out);
     free(subs);
     free(sub_lines);
     free(sub_request);

@@ -22,7 +22,12 @@
 # --publishers 16): sselight with SSELIGHT_SYNC=normal and full, and nginx +
 # nchan (memory store, nothing written to disk) in the same run.
 #
+# Resync: RESYNC_SUBS (5000) subscribers on as many channels with the Redis
+# broker; the live connection is killed 3 times; tick lateness meanwhile.
+#
 # Every cell STORE_RUNS (3) times, alternating the order of its sides.
+# STORE_CELLS (default "stall resync throughput") picks the cells; the
+# results of a partial set go to test-output/store-cells/store-partial.md.
 # Writes bench/results/store-DATE.md; raw files stay in
 # test-output/store-cells/.
 source "$(dirname "$0")/../tests/lib/harness.sh"
@@ -41,8 +46,10 @@ case "$SUBS" in [1-9]|[1-9][0-9]|[1-9][0-9][0-9]|[1-5][0-9][0-9][0-9]) ;;
 rm -rf "${OUT_DIR:?}"/*
 STALL_ROWS=$OUT_DIR/stall.tsv
 TP_ROWS=$OUT_DIR/throughput.tsv
+RESYNC_ROWS=$OUT_DIR/resync.tsv
 : > "$STALL_ROWS"
 : > "$TP_ROWS"
+: > "$RESYNC_ROWS"
 
 REDIS_PID="" REDIS_DIR="" DATA="" rport=""
 redis_stop() {
@@ -146,7 +153,59 @@ stall_run() {
     # run cond ticks(p50 p99 max n) outside(p50 p99 max n) after-end(p50 p99 max n) delivered expected pub_errors stall_ms
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$cond" "$tk" "$ol" "$ae" \
         "${del:-0}" "${exp:-0}" "${perr:-?}" "$(( (t1 - t0) / 1000 ))" >> "$STALL_ROWS"
-    echo "store-cells: stall run $run $cond: tick lateness p99/max ${tk#* }; outside the stall p50/p99/max ${ol% *} ms; sent during it, after its end p50/p99/max ${ae% *} ms; delivered ${del:-0}/${exp:-0}"
+    echo "store-cells: stall run $run $cond: tick lateness p50/p99/max/n $tk; outside the stall p50/p99/max ${ol% *} ms; sent during it, after its end p50/p99/max ${ae% *} ms; delivered ${del:-0}/${exp:-0}"
+}
+
+# --- the resync cell ----------------------------------------------------------------
+# RESYNC_SUBS (5000) subscribers on as many channels and 500 of
+# /streams/ticks, Redis broker; the live Pub/Sub connection is killed 3
+# times (CLIENT KILL TYPE pubsub), 4 s apart: after each, every subscriber
+# is caught up from its own last id by reads on the store thread while the
+# loop goes on. Measured: tick lateness over the run.
+RESYNC_SUBS=${RESYNC_SUBS:-5000}
+resync_run() {
+    local run=$1 dir=$OUT_DIR/resync-$1
+    mkdir -p "$dir"
+    DATA=$(mktemp -d /tmp/sselight-sd.XXXXXX)
+    REDIS_DIR=$(mktemp -d /tmp/sselight-sr.XXXXXX)
+    rport=$(free_port)
+    redis_server_start "$rport" "$dir/redis.log" --dir "$REDIS_DIR" --appendonly no ||
+        { echo "store-cells: redis-server did not start; see $dir/redis.log" >&2; return 1; }
+    SSELIGHT_DATA_DIR=$DATA SSELIGHT_BROKER=redis://127.0.0.1:$rport/0 server_start \
+        > "$dir/start.log" 2>&1 ||
+        { echo "store-cells: lighttpd did not start; see $dir/start.log" >&2; return 1; }
+    "$LOAD" --port "$PORT" --sub-path /streams/ticks --pub-path /unused -n 500 -m 0 \
+        --drain 22 --timeout 60 --events-out "$dir/ticks.txt" \
+        > "$dir/ticks.json" 2> "$dir/ticks.err" &
+    local tp=$!
+    "$LOAD" --port "$PORT" --sub-path "/events/rs$run" --channels "$RESYNC_SUBS" \
+        --pub-path /unused -n "$RESYNC_SUBS" -m 0 --drain 18 --timeout 60 \
+        > "$dir/channel.json" 2> "$dir/channel.err" &
+    local cp=$! kills=0 k
+    if wait_for_line "$dir/channel.err" 'publishing' 30; then
+        sleep 2
+        for k in 1 2 3; do
+            [ "$(redis-cli -p "$rport" CLIENT KILL TYPE pubsub 2>/dev/null)" -ge 1 ] 2>/dev/null &&
+                kills=$((kills + 1))
+            sleep 4
+        done
+    fi
+    curl -s --max-time 2 "$BASE_URL/stats" > "$dir/stats.json"
+    wait "$cp" "$tp"
+    server_stop
+    redis_stop
+    rm -rf "$DATA" "$REDIS_DIR"
+    DATA="" REDIS_DIR=""
+    awk '{ if ($2 in last) printf "%.3f\n", ($3 - last[$2]) / 1000 - 1000; last[$2] = $3 }' \
+        "$dir/ticks.txt" > "$dir/tick-late.txt"
+    local tk est errs subs rec
+    tk=$(stats "$dir/tick-late.txt")
+    est=$(json_field "$dir/channel.json" established); errs=$(json_field "$dir/channel.json" sub_errors)
+    subs=$(grep -o '"subscribers":[0-9]*' "$dir/stats.json" | head -n1 | cut -d: -f2)
+    rec=$(grep -o '"reconnects":[0-9]*' "$dir/stats.json" | head -n1 | cut -d: -f2)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$tk" "$kills" "${rec:--}" "${est:-0}" \
+        "${errs:-?}" "${subs:--}" >> "$RESYNC_ROWS"
+    echo "store-cells: resync run $run: tick lateness p50/p99/max/n $tk; $kills kills, reconnects ${rec:--}; $RESYNC_SUBS subscribers: established ${est:-0}, errors ${errs:-?}, open at the end ${subs:--}"
 }
 
 # --- the publish throughput cell ------------------------------------------------
@@ -190,14 +249,20 @@ tp_run() {
     echo "store-cells: throughput run $run $side: ${rate:-0} publishes/s, round trip p50 ${p50:--} p99 ${p99:--} ms, $pub published, delivered ${del:-0}/${exp:-0}, transactions ${tx:--}"
 }
 
-echo "store-cells: stall cell ($SUBS channel + $SUBS tick subscribers), $RUNS runs"
-for run in $(seq 1 "$RUNS"); do
+CELLS=${STORE_CELLS:-stall resync throughput}
+# Only the whole set goes to bench/results/.
+[ "$CELLS" = "stall resync throughput" ] || MD=$OUT_DIR/store-partial.md
+want() { case " $CELLS " in *" $1 "*) return 0 ;; esac; return 1; }
+want stall && echo "store-cells: stall cell ($SUBS channel + $SUBS tick subscribers), $RUNS runs"
+want stall && for run in $(seq 1 "$RUNS"); do
     if [ $((run % 2)) = 1 ]; then order="none sqlite-lock none-redis redis-sleep redis-stop"
     else order="redis-stop redis-sleep none-redis sqlite-lock none"; fi
     for cond in $order; do stall_run "$run" "$cond" || exit 1; done
 done
-echo "store-cells: publish throughput (16 keep-alive publishers, 10 subscribers), $RUNS runs"
-for run in $(seq 1 "$RUNS"); do
+want resync && echo "store-cells: resync ($RESYNC_SUBS subscribers on as many channels, 500 tick subscribers), $RUNS runs"
+want resync && for run in $(seq 1 "$RUNS"); do resync_run "$run" || exit 1; done
+want throughput && echo "store-cells: publish throughput (16 keep-alive publishers, 10 subscribers), $RUNS runs"
+want throughput && for run in $(seq 1 "$RUNS"); do
     if [ $((run % 2)) = 1 ]; then order="sselight-normal sselight-full nchan"
     else order="nchan sselight-full sselight-normal"; fi
     for side in $order; do tp_run "$run" "$side" || exit 1; done
@@ -232,6 +297,14 @@ done
                 printf "- run %s, %s: ticks %+.1f, messages outside %+.1f, messages sent during it %.1f after its end: %s\n", rn[i], nm[i], dt, do_, ae[i], (worst < 50 ? "under 50" : "over 50")
             }
         }' "$STALL_ROWS"
+    echo
+    echo "## Resync: $RESYNC_SUBS subscribers on $RESYNC_SUBS channels after a gap (Redis)"
+    echo
+    echo "500 subscribers of /streams/ticks beside them. The live Pub/Sub connection is killed 3 times, 4 s apart (\`CLIENT KILL TYPE pubsub\`); after each reconnect every subscriber is caught up from its own last id by a read on the store thread. Tick lateness over the whole run, ms (target: the loop is never held for more than 50 ms)."
+    echo
+    echo "| run | tick lateness p50 / p99 / max | gaps | kills | reconnects (/stats) | subscribers established / errors / open at the end |"
+    echo "|---|---|---|---|---|---|"
+    awk -F'\t' '{ split($2, t, " "); printf "| %s | %s / %s / %s | %s | %s | %s | %s / %s / %s |\n", $1, t[1], t[2], t[3], t[4], $3, $4, $5, $6, $7 }' "$RESYNC_ROWS"
     echo
     echo "## Publish throughput: 16 keep-alive publishers, 10 subscribers"
     echo
