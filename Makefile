@@ -36,7 +36,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench bench-store bench-redis bench-pubsub soak clean install uninstall install-shared
+.PHONY: all build run test bench bench-store bench-procs bench-redis bench-pubsub soak clean install uninstall install-shared
 .DELETE_ON_ERROR:
 
 all: build
@@ -70,6 +70,15 @@ bench-store:
 	@tools/setup-deps.sh bench
 	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
 	@timeout 600 bench/store-cells.sh
+
+# 1 and 2 stream responders x 1 and 2 lighttpd workers at 1,000 and 10,000
+# subscribers (bench/procs-cell.sh; PROCS_RUNS=1..5, default 2; about 3
+# minutes a run). Writes bench/results/procs-DATE.md.
+bench-procs:
+	@tools/setup-deps.sh bench
+	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
+	@runs=$${PROCS_RUNS:-2}; case $$runs in [1-5]) ;; *) echo "PROCS_RUNS is 1 to 5" >&2; exit 2 ;; esac; \
+	    timeout $$((300 * runs)) bench/procs-cell.sh
 
 # The Redis cell of issue 8 (not part of make test; about 75 s, at most
 # 400 s per run): two sselight instances with SSELIGHT_BROKER on one

@@ -9,6 +9,7 @@
 #   SSELIGHT_CGI_DIR  where the responders are (default ./cgi-bin)
 #   SSELIGHT_DATA_DIR where the broker keeps its database (default ./var)
 #   SSELIGHT_STREAM_PROCS  stream responder processes (default 1)
+#   SSELIGHT_WORKERS  lighttpd worker processes (default 2)
 set -eu
 
 fail() {
@@ -67,6 +68,12 @@ case "$procs" in
     *) fail "SSELIGHT_STREAM_PROCS must be 1 to 8, not '$procs'" ;;
 esac
 
+workers=${SSELIGHT_WORKERS:-2}
+case "$workers" in
+    [1-9]|1[0-6]) ;;
+    *) fail "SSELIGHT_WORKERS must be 1 to 16, not '$workers'" ;;
+esac
+
 echo "server.port = $port"
 case "$host" in
     *:*) echo "server.bind = \"[$host]\"" ;;
@@ -75,6 +82,7 @@ esac
 echo "var.sselight_run_dir = \"$run_dir\""
 echo "var.sselight_data_dir = \"$data_dir\""
 echo "var.sselight_stream_procs = $procs"
+echo "var.sselight_workers = $workers"
 if [ -n "$cgi_dir" ]; then
     echo "var.sselight_cgi_dir = \"$cgi_dir\""
 else
