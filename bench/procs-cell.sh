@@ -2,7 +2,8 @@
 # make bench-procs: sselight with 1 and 2 stream responder processes
 # (SSELIGHT_STREAM_PROCS) and 1 and 2 lighttpd workers (SSELIGHT_WORKERS),
 # under the same load from build/sse_load (loopback only, bounded):
-#   A: 1,000 subscribers of one channel, 600 messages at 200/s
+#   A: 1,000 subscribers of one channel, 3 s of messages at PROCS_RATE/s
+#      (default 800, the highest rate make bench's cell 3 tries)
 #   B: 10,000 subscribers of one channel, 10 messages at 2/s
 # For each: p50 / p99 latency, the rate achieved, CPU seconds per 100,000
 # deliveries (lighttpd + responders), and how the streams spread over the
@@ -15,6 +16,9 @@ source "$(dirname "$0")/lib.sh"
 set -u
 LOAD=$ROOT/build/sse_load
 RUNS=${PROCS_RUNS:-2}
+RATE=${PROCS_RATE:-800}
+case "$RATE" in [1-9]|[1-9][0-9]|[1-9][0-9][0-9]|1[0-9][0-9][0-9]|2000) ;;
+    *) echo "procs-cell: PROCS_RATE is 1 to 2000" >&2; exit 2 ;; esac
 STAMP=$(date -u +%Y-%m-%d)
 MD=$ROOT/bench/results/procs-$STAMP.md
 TICK=$(getconf CLK_TCK)
@@ -96,7 +100,7 @@ for run in $(seq 1 "$RUNS"); do
     IFS='|' read -r -a cfgs <<< "$list"
     for cfg in "${cfgs[@]}"; do
         set -- $cfg
-        one "$run" A "$1" "$2" 1000 600 200 || exit 1
+        one "$run" A "$1" "$2" 1000 $((RATE * 3)) "$RATE" || exit 1
         one "$run" B "$1" "$2" 10000 10 2 || exit 1
     done
 done
@@ -105,7 +109,7 @@ done
     echo "# make bench-procs, $STAMP"
     echo
     echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r); $(lighttpd -v 2>&1 | head -n1 | cut -d' ' -f1), the shipped lighttpd.conf with SSELIGHT_STREAM_PROCS and SSELIGHT_WORKERS set per row."
-    echo "Cell A: 1,000 subscribers, 600 messages at 200/s. Cell B: 10,000 subscribers, 10 messages at 2/s. One POST per message (build/sse_load). $RUNS runs of the matrix, the order reversed each run; every run is shown."
+    echo "Cell A: 1,000 subscribers, $((RATE * 3)) messages at $RATE/s. Cell B: 10,000 subscribers, 10 messages at 2/s. One POST per message (build/sse_load). $RUNS runs of the matrix, the order reversed each run; every run is shown."
     echo "CPU: lighttpd (all workers) + stream responders, user + system. Spread: sockets each process held at the peak beyond its start (a stream is one socket in its responder, and two in a lighttpd worker: the client's and the responder's)."
     echo
     echo "| run | cell | stream procs | lighttpd workers | N | rate offered / achieved | delivered / expected | p50 ms | p99 ms | CPU s | CPU s per 100,000 deliveries | streams per responder | sockets per worker |"

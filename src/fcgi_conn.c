@@ -179,10 +179,8 @@ static void fcgi_conn_stage_out(struct fcgi_conn *conn)
         return;
     fcgi_append_stream(&conn->out, FCGI_STDOUT, conn->reader.request_id,
                        buf_head(&conn->staged), buf_pending(&conn->staged));
-    if (conn->staged.cap > FCGI_CONN_OUT_KEEP)
-        buf_free(&conn->staged);
-    else
-        buf_reset(&conn->staged);
+    /* Freed, not kept: thousands of idle streams would each hold it. */
+    buf_free(&conn->staged);
 }
 
 /* Sends what is staged and queued. Write first: the cap is on what the

@@ -30,6 +30,10 @@ check "the first server still serves" curl -sf -o /dev/null --max-time 2 "http:/
 # An invalid PORT is refused with a clear message.
 bad=$(cd "$ROOT" && PORT=80x timeout 10 tools/run.sh 2>&1)
 check "PORT=80x is refused with a clear message" grep -q "PORT must be a number" <<< "$bad"
+bad=$(cd "$ROOT" && PORT=$(free_port) SSELIGHT_WORKERS=0 timeout 10 tools/run.sh 2>&1)
+check "SSELIGHT_WORKERS=0 is refused with a clear message" grep -q "SSELIGHT_WORKERS must be 1 to 16" <<< "$bad"
+bad=$(cd "$ROOT" && PORT=$(free_port) SSELIGHT_STREAM_PROCS=9 timeout 10 tools/run.sh 2>&1)
+check "SSELIGHT_STREAM_PROCS=9 is refused with a clear message" grep -q "SSELIGHT_STREAM_PROCS must be 1 to 8" <<< "$bad"
 
 # Ctrl-C: SIGINT to the whole process group.
 curl -sN --max-time 3 -o /dev/null "http://127.0.0.1:$port/sse-stream" &
