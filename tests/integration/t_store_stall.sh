@@ -22,7 +22,8 @@
 #      /room/messages (more than its processes), then pages: every page is
 #      answered within 0.5 s (the posts wait on the room thread, not on the
 #      process), each post gets 200 or 503, and each 200 is in the room's
-#      history once.
+#      history once; then 40 posts at once: those past the room queues get
+#      503 at once with the reason and a log line.
 source "$(dirname "$0")/../lib/harness.sh"
 
 export SSELIGHT_HEARTBEAT_MS=500
@@ -59,6 +60,11 @@ section_end() {
 }
 
 wait_db() { wait_for_line_exists "$1"; }
+wait_exists() { # wait_exists FILE: up to 5 s for FILE (even empty)
+    local i
+    for i in $(seq 1 50); do [ -e "$1" ] && return 0; sleep 0.1; done
+    return 1
+}
 wait_for_line_exists() {
     local i
     for i in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done
@@ -79,7 +85,7 @@ rm -f "$marker" "$OUT_DIR"/room-post-*
 sqlite3 "$SSELIGHT_DATA_DIR/broker.db" 'BEGIN IMMEDIATE;' ".shell touch '$marker'; sleep 3" 'COMMIT;' \
     > "$OUT_DIR/room-lock.out" 2>&1 &
 lock_pid=$!
-wait_for_line_exists "$marker" || true
+wait_exists "$marker"
 check "room: the lock is held" test -e "$marker"
 post_pids=""
 for i in 1 2 3 4 5 6; do
@@ -102,6 +108,34 @@ ok_posts=$(cat "$OUT_DIR"/room-post-* | grep -c '^200$')
 check "room: posts waiting past the lock are stored ($ok_posts of 6)" test "$ok_posts" -ge 1
 history=$(curl -s --max-time 1 "$BASE_URL/events/room?history=20" | grep -o 'roomlock[0-9]' | sort)
 expect_eq "room: each post answered 200 is in the history once" \
+    "$ok_posts $ok_posts" "$(printf '%s\n' "$history" | grep -c . ) $(printf '%s\n' "$history" | sort -u | grep -c .)"
+
+# The room queue's bound: 40 posts at once during the lock, more than the
+# 2 page processes queue (16 each, plus the one waiting): the rest get 503
+# at once with the reason and a log line; each post answered 200 is stored
+# once.
+rm -f "$marker" "$OUT_DIR"/room-many-*
+sqlite3 "$SSELIGHT_DATA_DIR/broker.db" 'BEGIN IMMEDIATE;' ".shell touch '$marker'; sleep 3" 'COMMIT;' \
+    > "$OUT_DIR/room-lock2.out" 2>&1 &
+lock_pid=$!
+wait_exists "$marker" || fail "room queue: the lock is held"
+post_pids=""
+for i in $(seq 1 40); do
+    curl -s -o "$OUT_DIR/room-many-$i.body" -w '%{http_code} %{time_total}\n' --max-time 30 \
+        -d "text=roommany$i" "$BASE_URL/room/messages" > "$OUT_DIR/room-many-$i.code" &
+    post_pids="$post_pids $!"
+done
+wait $post_pids "$lock_pid"
+fast503=$(cat "$OUT_DIR"/room-many-*.code | awk '$1 == 503 && $2 < 1 { n++ } END { print n + 0 }')
+check "room queue: posts past the queue get 503 at once ($fast503 within 1 s)" test "$fast503" -ge 1
+check "room queue: ... saying why" grep -lq 'too many room posts waiting' "$OUT_DIR"/room-many-*.body
+check "room queue: ... with a log line" grep -q 'posts already wait for the store' "$SERVER_LOG"
+codes=$(cat "$OUT_DIR"/room-many-*.code | cut -d' ' -f1 | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+check "room queue: every post answered 200 or 503 ($codes)" \
+    bash -c "! cat '$OUT_DIR'/room-many-*.code | cut -d' ' -f1 | grep -qv '^\(200\|503\)$'"
+ok_posts=$(cat "$OUT_DIR"/room-many-*.code | grep -c '^200 ')
+history=$(curl -s --max-time 1 "$BASE_URL/events/room?history=100" | grep -o 'roommany[0-9]*' | sort)
+expect_eq "room queue: each post answered 200 is in the history once" \
     "$ok_posts $ok_posts" "$(printf '%s\n' "$history" | grep -c . ) $(printf '%s\n' "$history" | sort -u | grep -c .)"
 section_end sqlite-lock
 
