@@ -43,6 +43,7 @@
 #include <hiredis/hiredis.h>
 
 #include "buf.h"
+#include "loop.h"
 #include "mem.h"
 #include "redis_live.h"
 
@@ -131,13 +132,6 @@ struct broker_redis {
 
 static const struct broker_ops broker_redis_ops;
 
-static uint64_t redis_now_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void redis_key(char *out, const char *kind, const char *channel)
 {
     snprintf(out, REDIS_KEY_MAX, "sselight:%s:%s", kind, channel);
@@ -155,7 +149,7 @@ static void redis_cmd_drop(struct broker_redis *r, const char *what)
         redisFree(r->cmd);
     r->cmd = NULL;
     r->cmd_backoff_ms = redis_live_next_backoff(r->cmd_backoff_ms);
-    r->cmd_retry_at_ms = redis_now_ms() + r->cmd_backoff_ms;
+    r->cmd_retry_at_ms = loop_clock_ms() + r->cmd_backoff_ms;
 }
 
 /* AUTH and SELECT on a new connection. 0; -1 with err set when the server
@@ -202,7 +196,7 @@ static int redis_login(struct broker_redis *r, redisContext *c, char *err,
  * set when the server refused AUTH or SELECT. */
 static redisContext *redis_cmd(struct broker_redis *r, int *fatal)
 {
-    uint64_t now = redis_now_ms();
+    uint64_t now = loop_clock_ms();
     if (r->cmd && now - r->cmd_used_ms > REDIS_IDLE_PING_MS) {
         /* Idle for a while: a server-side timeout or a restart may have
          * closed it, and a publish must not fail on a stale connection. */

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "mem.h"
+#include "loop.h"
 #include "notify.h"
 
 struct broker_sqlite {
@@ -28,7 +29,7 @@ struct broker_sqlite {
     broker_wake_fn *wake;
     void *wake_arg;
     unsigned wait_ms;   /* how long a write waits for another's lock */
-    long long busy_since_ms; /* when the current wait began */
+    uint64_t busy_since_ms; /* when the current wait began */
 };
 
 static const struct broker_ops broker_sqlite_ops;
@@ -40,21 +41,13 @@ static void broker_sqlite_close(struct broker *base);
  * gives up after wait_ms. */
 #define BROKER_BUSY_STEP_MS 2
 
-static long long broker_sqlite_now_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int broker_sqlite_busy(void *arg, int tries)
 {
     struct broker_sqlite *b = arg;
-    long long now = broker_sqlite_now_ms();
+    uint64_t now = loop_clock_ms();
     if (tries == 0)
         b->busy_since_ms = now;
-    if (now - b->busy_since_ms >= (long long)b->wait_ms)
+    if (now - b->busy_since_ms >= b->wait_ms)
         return 0;
     sqlite3_sleep(BROKER_BUSY_STEP_MS);
     return 1;

@@ -23,7 +23,7 @@ struct loop {
     int nready, next_ready;   /* the round being dispatched */
 };
 
-static uint64_t loop_clock_ms(void)
+uint64_t loop_clock_ms(void)
 {
     struct timespec ts;
     /* CLOCK_MONOTONIC cannot fail with a valid pointer on Linux. */

@@ -65,6 +65,10 @@ int loop_timer_armed(const struct loop_timer *timer);
 /* The loop's clock (CLOCK_MONOTONIC, milliseconds), updated once per round. */
 uint64_t loop_now_ms(const struct loop *loop);
 
+/* CLOCK_MONOTONIC now, in milliseconds, read at each call (not the loop's
+ * cached round time); safe from any thread. */
+uint64_t loop_clock_ms(void);
+
 /* Runs until loop_stop is called. Returns 0, or -1/errno if epoll_wait
  * fails for a reason other than EINTR. */
 int loop_run(struct loop *loop);

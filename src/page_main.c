@@ -27,6 +27,7 @@
 #include "http.h"
 #include "page.h"
 #include "query.h"
+#include "thread.h"
 #include "utf8.h"
 
 #define ROOM_PATH "/room/messages"
@@ -324,14 +325,7 @@ static void *room_thread_main(void *arg)
  * reaches main, whose accept it interrupts. Returns 0, or -1 (logged). */
 static int room_thread_start(struct room_queue *q)
 {
-    sigset_t all, old;
-    if (sigfillset(&all) != 0 || pthread_sigmask(SIG_SETMASK, &all, &old) != 0) {
-        fprintf(stderr, "page: blocking signals for the room thread failed\n");
-        return -1;
-    }
-    int rc = pthread_create(&q->thread, NULL, room_thread_main, q);
-    if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
-        fprintf(stderr, "page: restoring the signal mask failed\n");
+    int rc = thread_start_quiet(&q->thread, 0, room_thread_main, q);
     if (rc != 0) {
         fprintf(stderr, "page: starting the room thread: %s; room posts are "
                 "answered in turn with the pages\n", strerror(rc));

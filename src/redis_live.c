@@ -4,8 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +18,7 @@
 
 #include "mem.h"
 #include "redis_loop.h"
+#include "thread.h"
 
 
 enum redis_live_state { LIVE_OFF, LIVE_CONNECTING, LIVE_CONNECTED, LIVE_WAITING };
@@ -387,24 +386,7 @@ static void redis_live_resolve(struct redis_live *r)
         redis_live_lost(r, NULL);
         return;
     }
-    /* Signals stay with the loop's thread: the resolver blocks them all. */
-    sigset_t all, old;
-    pthread_attr_t attr;
-    pthread_t tid;
-    int rc = sigfillset(&all) != 0 ? EINVAL
-             : pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (rc == 0) {
-        rc = pthread_attr_init(&attr);
-        if (rc == 0) {
-            rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            if (rc == 0)
-                rc = pthread_create(&tid, &attr, redis_live_resolve_main, job);
-            (void)pthread_attr_destroy(&attr);
-        }
-        if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
-            fprintf(stderr, "broker: redis at %s: restoring the signal mask "
-                    "failed\n", r->target);
-    }
+    int rc = thread_start_quiet(NULL, 1, redis_live_resolve_main, job);
     if (rc != 0) {
         snprintf(r->error, sizeof r->error, "cannot start a resolver thread: %s",
                  strerror(rc));

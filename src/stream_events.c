@@ -672,8 +672,8 @@ static int events_batch_add(const char *name, const char *data, size_t len,
 static void events_store_done(struct store_job *job, void *arg);
 
 /* Stores the events of job (a STORE_PUBLISH job, taken over) in channel
- * under the request's idempotency key (if any), on the store thread, and answers once committed: 200 with the
- * ids, one per line (X-Event-Id: the first; Idempotent-Replayed: true when
+ * under the request's idempotency key (if any), on the store thread, and
+ * answers once committed: 200 with the ids, one per line (X-Event-Id: the first; Idempotent-Replayed: true when
  * the key had been used and nothing new was stored), or 503 when the
  * broker failed or too many store jobs are pending. */
 static void events_store(struct stream_events *ev, struct stream_conn *conn,
