@@ -134,6 +134,14 @@ const char *broker_kind(const struct broker *b)
     return b->ops->kind;
 }
 
+void broker_health(const struct broker *b, int *up, uint64_t *reconnects)
+{
+    *up = 1;
+    *reconnects = 0;
+    if (b->ops->health)
+        b->ops->health(b, up, reconnects);
+}
+
 void broker_append_stats_json(const struct broker *b, struct buf *out)
 {
     buf_appendf(out, "\"broker\":{\"kind\":\"%s\"", b->ops->kind);

@@ -14,6 +14,7 @@
 #define SSELIGHT_BROKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "loop.h"
@@ -158,5 +159,10 @@ const char *broker_kind(const struct broker *b);
  * health: for Redis, where it points, whether the live connection is up,
  * how often it reconnected and the last error. */
 void broker_append_stats_json(const struct broker *b, struct buf *out);
+
+/* For metrics: *up is 1 while the backend can wake subscribers (always for
+ * SQLite; for Redis while the live connection is up), *reconnects counts
+ * the live connection's reconnects. */
+void broker_health(const struct broker *b, int *up, uint64_t *reconnects);
 
 #endif

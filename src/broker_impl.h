@@ -28,6 +28,8 @@ struct broker_ops {
     void (*set_wait_ms)(struct broker *b, unsigned ms);
     int (*watch)(struct broker *b, struct loop *loop, broker_wake_fn *fn,
                  void *arg);
+    /* NULL: always up, no reconnects. */
+    void (*health)(const struct broker *b, int *up, uint64_t *reconnects);
     /* Appends the members of the "broker" object after "kind". */
     void (*append_health_json)(const struct broker *b, struct buf *out);
 };

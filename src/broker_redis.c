@@ -627,6 +627,13 @@ static void broker_redis_health_json(const struct broker *base,
     redis_live_health_json(((const struct broker_redis *)base)->live, out);
 }
 
+static void broker_redis_health(const struct broker *base, int *up,
+                                uint64_t *reconnects)
+{
+    redis_live_health(((const struct broker_redis *)base)->live, up,
+                      reconnects);
+}
+
 static void broker_redis_close(struct broker *base)
 {
     struct broker_redis *r = (struct broker_redis *)base;
@@ -683,4 +690,5 @@ static const struct broker_ops broker_redis_ops = {
     .pruned_upto = broker_redis_pruned_upto,
     .watch = broker_redis_watch,
     .append_health_json = broker_redis_health_json,
+    .health = broker_redis_health,
 };

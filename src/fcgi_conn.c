@@ -14,6 +14,7 @@
 #include "fcgi_proto.h"
 #include "fcgi_reader.h"
 #include "mem.h"
+#include "metrics.h"
 
 #define FCGI_CONN_READ_CHUNK 16384
 #define FCGI_ACCEPT_PAUSE_MS 1000 /* after EMFILE, before accepting again */
@@ -70,11 +71,20 @@ static void fcgi_conn_on_io(struct loop *loop, struct loop_io *io,
 /* Marks conn dead, unregisters and closes its socket now, and leaves the
  * rest (app callback, free) to the reaper, which runs after the current
  * callback: callers up the stack may still hold conn. */
-static void fcgi_conn_kill(struct fcgi_conn *conn, const char *why)
+static void fcgi_conn_kill(struct fcgi_conn *conn, int closed, const char *why)
 {
     if (conn->state == FCGI_CONN_DEAD)
         return;
     struct loop *loop = conn->listener->loop;
+    struct fcgi_listener_stats *st = &conn->listener->stats;
+    switch (closed) {
+    case METRICS_CLOSED_CLIENT:   st->closed_client++; break;
+    case METRICS_CLOSED_SLOW:     st->closed_slow++; break;
+    case METRICS_CLOSED_CAP:      st->closed_cap++; break;
+    case METRICS_CLOSED_SHUTDOWN: st->closed_shutdown++; break;
+    case METRICS_CLOSED_ERROR:    st->closed_error++; break;
+    default: break; /* the response ended */
+    }
     conn->state = FCGI_CONN_DEAD;
     conn->close_why = why;
     if (loop_io_del(loop, &conn->io) != 0)
@@ -141,13 +151,14 @@ static void fcgi_conn_flush(struct fcgi_conn *conn)
                 conn->stalled_since_ms = loop_now_ms(conn->listener->loop);
             break;
         }
-        fcgi_conn_kill(conn, n < 0 && (errno == EPIPE || errno == ECONNRESET)
-                                 ? "web server closed the connection"
-                                 : "write error");
+        int gone = n < 0 && (errno == EPIPE || errno == ECONNRESET);
+        fcgi_conn_kill(conn, gone ? METRICS_CLOSED_CLIENT : METRICS_CLOSED_ERROR,
+                       gone ? "web server closed the connection"
+                            : "write error");
         return;
     }
     if (buf_pending(&conn->out) == 0 && conn->state == FCGI_CONN_ENDING) {
-        fcgi_conn_kill(conn, NULL);
+        fcgi_conn_kill(conn, -1, NULL);
         return;
     }
     /* An idle stream need not keep the memory of its largest event. */
@@ -156,7 +167,7 @@ static void fcgi_conn_flush(struct fcgi_conn *conn)
     uint32_t want = EPOLLIN | EPOLLRDHUP |
                     (buf_pending(&conn->out) ? EPOLLOUT : 0);
     if (loop_io_mod(conn->listener->loop, &conn->io, want) != 0)
-        fcgi_conn_kill(conn, "epoll_ctl failed");
+        fcgi_conn_kill(conn, METRICS_CLOSED_ERROR, "epoll_ctl failed");
 }
 
 /* Past the output cap the client is not reading: drop it rather than let
@@ -165,8 +176,7 @@ static int fcgi_conn_check_cap(struct fcgi_conn *conn)
 {
     if (buf_pending(&conn->out) <= conn->listener->limits.out_max)
         return 0;
-    conn->listener->stats.closed_cap++;
-    fcgi_conn_kill(conn, "output cap reached (client not reading)");
+    fcgi_conn_kill(conn, METRICS_CLOSED_CAP, "output cap reached (client not reading)");
     return -1;
 }
 
@@ -264,7 +274,7 @@ static int fcgi_conn_end(struct stream_conn *c)
 
 static void fcgi_conn_abort(struct stream_conn *c, const char *why)
 {
-    fcgi_conn_kill(fcgi_conn_of(c), why);
+    fcgi_conn_kill(fcgi_conn_of(c), METRICS_CLOSED_ERROR, why);
 }
 
 static const char *fcgi_conn_param(const struct stream_conn *c,
@@ -311,12 +321,12 @@ static void fcgi_conn_process(struct fcgi_conn *conn)
             fcgi_reader_release(&conn->reader);
             break;
         case FCGI_READER_ABORT:
-            fcgi_conn_kill(conn, "request aborted by the web server");
+            fcgi_conn_kill(conn, METRICS_CLOSED_CLIENT, "request aborted by the web server");
             return;
         case FCGI_READER_ERROR:
             fprintf(stderr, "stream: FastCGI protocol error on fd %d: %s\n",
                     conn->io.fd, conn->reader.error);
-            fcgi_conn_kill(conn, "FastCGI protocol error");
+            fcgi_conn_kill(conn, METRICS_CLOSED_ERROR, "FastCGI protocol error");
             return;
         }
     }
@@ -343,7 +353,9 @@ static void fcgi_conn_read(struct fcgi_conn *conn)
             break;
         /* EOF: lighttpd closes the connection when its client went away;
          * a reset is the same news, sent harder. */
-        fcgi_conn_kill(conn, n == 0 ? "web server closed the connection"
+        fcgi_conn_kill(conn, n == 0 || errno == ECONNRESET
+                                 ? METRICS_CLOSED_CLIENT : METRICS_CLOSED_ERROR,
+                       n == 0 ? "web server closed the connection"
                              : errno == ECONNRESET ? "web server reset the connection"
                              : "read error");
         return;
@@ -420,8 +432,7 @@ static void fcgi_listener_on_sweep(struct loop *loop, struct loop_timer *t)
         if (c->state == FCGI_CONN_DEAD || c->stalled_since_ms == 0 ||
             now - c->stalled_since_ms < l->limits.write_timeout_ms)
             continue;
-        l->stats.closed_slow++;
-        fcgi_conn_kill(c, "write timeout (client not reading)");
+        fcgi_conn_kill(c, METRICS_CLOSED_SLOW, "write timeout (client not reading)");
     }
     loop_timer_start(loop, t, FCGI_SWEEP_MS);
 }
@@ -480,10 +491,11 @@ void fcgi_listener_end_all(struct fcgi_listener *l)
 {
     for (struct fcgi_conn *c = l->conns; c; c = c->next) {
         if (c->state == FCGI_CONN_ACTIVE) {
+            l->stats.closed_shutdown++;
             fcgi_conn_append_end(c);
             fcgi_conn_flush(c);
         } else if (c->state == FCGI_CONN_READING) {
-            fcgi_conn_kill(c, "shutting down");
+            fcgi_conn_kill(c, METRICS_CLOSED_SHUTDOWN, "shutting down");
         }
     }
 }

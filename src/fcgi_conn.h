@@ -30,6 +30,9 @@ struct fcgi_listener_stats {
     unsigned long long closed_cap;   /* output cap reached */
     unsigned long long closed_slow;  /* write timeout */
     unsigned long long sends;        /* send() calls that took bytes */
+    unsigned long long closed_client;   /* peer or web server went away */
+    unsigned long long closed_shutdown; /* ended by fcgi_listener_end_all */
+    unsigned long long closed_error;    /* protocol or system error */
 };
 
 /* Starts accepting on listen_fd (made non-blocking here; not closed by the

@@ -530,6 +530,13 @@ void redis_live_health_json(const struct redis_live *r, struct buf *out)
     redis_live_json_string(out, r->state == LIVE_CONNECTED ? "" : r->error);
 }
 
+void redis_live_health(const struct redis_live *r, int *up,
+                       uint64_t *reconnects)
+{
+    *up = r->state == LIVE_CONNECTED;
+    *reconnects = r->reconnects;
+}
+
 void redis_live_free(struct redis_live *r)
 {
     if (!r)

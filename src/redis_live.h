@@ -55,6 +55,10 @@ void redis_live_note_error(struct redis_live *lv, const char *why);
 /* Appends ",\"live\":...,\"reconnects\":N,\"queued\":N,\"error\":\"...\"". */
 void redis_live_health_json(const struct redis_live *lv, struct buf *out);
 
+/* *up: 1 while connected and subscribed; *reconnects: as in the JSON. */
+void redis_live_health(const struct redis_live *lv, int *up,
+                       uint64_t *reconnects);
+
 /* Closes the connection (no callback after this) and frees lv. */
 void redis_live_free(struct redis_live *lv);
 

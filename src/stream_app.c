@@ -12,6 +12,7 @@
 #include "demo.h"
 #include "http.h"
 #include "mem.h"
+#include "stream_monitor.h"
 #include "stream_reply.h"
 #include "stream_slot.h"
 
@@ -25,6 +26,8 @@ struct stream_app {
     char prefix[HTTP_PREFIX_MAX];         /* mount point, "" for the root */
     const char *derive_from;              /* program name, or NULL: see
                                              stream_app_derive_prefix */
+    struct stream_monitor *monitor;       /* NULL until started */
+    unsigned top_channels;                /* for the monitor's fill */
     struct stream_app_stats stats;
 };
 
@@ -103,19 +106,6 @@ static void stream_app_start_demo(struct stream_app *app,
     stream_app_demo_step(app->loop, &s->timer);
 }
 
-/* Resident memory of this process in bytes, from /proc/self/statm. */
-static long long stream_app_rss(void)
-{
-    long long pages_total, pages_resident;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f)
-        return -1;
-    int n = fscanf(f, "%lld %lld", &pages_total, &pages_resident);
-    if (fclose(f) != 0 || n != 2)
-        return -1;
-    return pages_resident * sysconf(_SC_PAGESIZE);
-}
-
 /* GET /stats: this process's counters as JSON (one process of possibly
  * several: "pid" says which). */
 static void stream_app_reply_stats(struct stream_app *app,
@@ -128,6 +118,10 @@ static void stream_app_reply_stats(struct stream_app *app,
                            "method not allowed: use GET");
         return;
     }
+    if (app->monitor && stream_monitor_allow(app->monitor, conn, method) != 0)
+        return;
+    long long rss, fds;
+    stream_monitor_proc_usage(0, &rss, &fds);
     struct stream_events_stats ev = stream_events_stats(app->events);
     struct fcgi_listener_stats ls = { 0 };
     if (app->listener)
@@ -140,7 +134,7 @@ static void stream_app_reply_stats(struct stream_app *app,
             "{\"pid\":%ld,\"rss_bytes\":%lld,\"connections\":%zu,"
             "\"streams_open\":%zu,\"demo_streams_open\":%zu,"
             "\"subscribers\":%zu,",
-            (long)getpid(), stream_app_rss(), ls.open,
+            (long)getpid(), rss, ls.open,
             app->stats.streams_open + ev.subscribers, app->stats.streams_open,
             ev.subscribers);
         stream_events_append_channels_json(app->events, &out);
@@ -150,12 +144,15 @@ static void stream_app_reply_stats(struct stream_app *app,
             ",\"published\":%llu,\"delivered\":%llu,\"heartbeats\":%llu,"
             "\"refused_cap\":%llu,\"refused_busy\":%llu,"
             "\"closed_slow\":%llu,\"closed_cap\":%llu,\"accepted\":%llu,"
-            "\"sends\":%llu}\n",
+            "\"sends\":%llu",
             (unsigned long long)ev.published, (unsigned long long)ev.delivered,
             (unsigned long long)ev.heartbeats,
             (unsigned long long)ev.refused_cap,
             (unsigned long long)ev.refused_busy, ls.closed_slow, ls.closed_cap,
             ls.accepted, ls.sends);
+        if (app->monitor)
+            stream_monitor_append_json(app->monitor, &out);
+        buf_append_str(&out, "}\n");
     }
     (void)stream_conn_reply(conn, &out);
     buf_free(&out);
@@ -194,6 +191,8 @@ static void stream_app_on_request(struct stream_conn *conn, void *app_data)
         stream_app_reply_stats(app, conn, method);
         return;
     }
+    if (app->monitor && stream_monitor_handle(app->monitor, conn, method, path))
+        return;
     if (stream_events_match(path)) {
         const char *q = strchr(uri, '?');
         stream_events_handle(app->events, conn, method, path, q ? q + 1 : NULL);
@@ -236,6 +235,7 @@ struct stream_app *stream_app_new(struct loop *loop,
 
 void stream_app_free(struct stream_app *app)
 {
+    stream_app_stop_monitor(app);
     stream_events_free(app->events);
     free(app);
 }
@@ -272,4 +272,60 @@ void stream_app_set_listener(struct stream_app *app,
 struct stream_app_stats stream_app_stats(const struct stream_app *app)
 {
     return app->stats;
+}
+
+/* This process's numbers for the monitor (see stream_monitor_fill_fn). */
+static void stream_app_fill_metrics(void *arg, struct metrics_slot *mine)
+{
+    struct stream_app *app = arg;
+    struct stream_events_stats ev = stream_events_stats(app->events);
+    struct metrics_counts *c = &mine->c;
+    if (app->listener) {
+        struct fcgi_listener_stats ls = fcgi_listener_stats(app->listener);
+        c->g.connections = ls.open;
+        c->t.accepted = ls.accepted;
+        c->t.sends = ls.sends;
+        c->t.closed[METRICS_CLOSED_CLIENT] = ls.closed_client;
+        c->t.closed[METRICS_CLOSED_SLOW] = ls.closed_slow;
+        c->t.closed[METRICS_CLOSED_CAP] = ls.closed_cap;
+        c->t.closed[METRICS_CLOSED_SHUTDOWN] = ls.closed_shutdown;
+        c->t.closed[METRICS_CLOSED_ERROR] = ls.closed_error;
+    } else {
+        c->g.connections = 1; /* CGI: this process's one request */
+    }
+    c->g.demo_streams = app->stats.streams_open;
+    c->g.subscribers = ev.subscribers;
+    int up;
+    size_t pending;
+    stream_events_health(app->events, &up, &c->t.broker_reconnects, &pending);
+    c->g.broker_up = (uint64_t)up;
+    c->g.store_pending = pending;
+    c->t.published = ev.published;
+    c->t.delivered = ev.delivered;
+    c->t.heartbeats = ev.heartbeats;
+    c->t.demo_streams = app->stats.streams_opened;
+    c->t.subscriptions = ev.subscriptions;
+    c->t.refused_cap = ev.refused_cap;
+    c->t.refused_busy = ev.refused_busy;
+    stream_reply_refused_counts(c->t.refused);
+    c->t.commit = ev.commit;
+    c->t.fanout = ev.fanout;
+    mine->nchannels = (uint32_t)stream_events_top_channels(
+        app->events, mine->top, app->top_channels);
+}
+
+void stream_app_start_monitor(struct stream_app *app,
+                              const struct stream_monitor_config *c)
+{
+    struct stream_monitor_config mc = *c;
+    mc.broker_kind = stream_events_broker_kind(app->events);
+    app->top_channels = c->top_channels;
+    app->monitor = stream_monitor_new(app->loop, &mc, stream_app_fill_metrics,
+                                      app);
+}
+
+void stream_app_stop_monitor(struct stream_app *app)
+{
+    stream_monitor_free(app->monitor);
+    app->monitor = NULL;
 }

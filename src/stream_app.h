@@ -11,6 +11,7 @@
 #include "fcgi_conn.h"
 #include "loop.h"
 #include "stream_events.h"
+#include "stream_monitor.h"
 
 struct stream_app_stats {
     uint64_t streams_opened;  /* event streams started */
@@ -41,6 +42,16 @@ void stream_app_derive_prefix(struct stream_app *app, const char *program);
 
 /* The handler (callbacks + app_data) that routes requests into app. */
 struct stream_handler stream_app_callbacks(struct stream_app *app);
+
+/* Starts the monitoring routes (/metrics, /streams/status, the instance
+ * part of /stats) and this process's metrics slot. Without it /stats
+ * reports this process only and answers anyone. */
+void stream_app_start_monitor(struct stream_app *app,
+                              const struct stream_monitor_config *c);
+
+/* Writes this process's last numbers to its slot and gives the slot back:
+ * before the listener goes away. Done again by stream_app_free. */
+void stream_app_stop_monitor(struct stream_app *app);
 
 /* Lets GET /stats report the listener's connection counters. */
 void stream_app_set_listener(struct stream_app *app,

@@ -49,6 +49,7 @@ struct events_pub {
     struct stream_conn *conn;      /* NULL once gone */
     enum http_method method;
     size_t n;
+    uint64_t since_us;             /* when the publish was received */
     char *line;                    /* "METHOD URI" for the log */
 };
 
@@ -204,6 +205,8 @@ static void events_catch_up(struct stream_events *ev)
     }
     if (broker_feed_in_memory(ev->broker)) {
         long n;
+        uint64_t t0 = metrics_now_us();
+        long long before = ev->fanned_upto;
         do {
             n = broker_read_since(ev->broker, ev->fanned_upto, NULL, 0,
                                   EVENTS_FANOUT_BATCH, events_fanout_one, ev);
@@ -221,6 +224,8 @@ static void events_catch_up(struct stream_events *ev)
                 n = EVENTS_FANOUT_BATCH;
             }
         } while (n == EVENTS_FANOUT_BATCH);
+        if (ev->fanned_upto != before)
+            metrics_observe(&ev->stats.fanout, metrics_now_us() - t0);
         if (n == -1)
             fprintf(stderr, "stream: reading new events: %s\n",
                     broker_error(ev->broker));
@@ -249,12 +254,15 @@ static void events_feed_done(struct store_job *job, void *arg)
         loop_timer_start(ev->loop, &ev->feed_retry, 1000);
         return;
     }
+    uint64_t t0 = metrics_now_us();
     for (size_t i = 0; i < job->nev; i++) {
         struct broker_event e;
         store_job_event(job, i, &e);
         if (e.id > ev->fanned_upto)
             (void)events_fanout_one(&e, ev);
     }
+    if (job->nev)
+        metrics_observe(&ev->stats.fanout, metrics_now_us() - t0);
     int more = job->nread == EVENTS_FANOUT_BATCH || ev->feed_again;
     store_job_free(job);
     if (more)
@@ -610,6 +618,7 @@ static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
         ev->subs->prev = s;
     ev->subs = s;
     ev->stats.subscribers++;
+    ev->stats.subscriptions++;
     stream_conn_set_data(conn, &s->slot);
 
     struct store_job *job = store_job_new(STORE_SUBSCRIBE);
@@ -690,6 +699,7 @@ static void events_store(struct stream_events *ev, struct stream_conn *conn,
     p->conn = conn;
     p->method = method;
     p->n = n;
+    p->since_us = metrics_now_us();
     p->line = stream_reply_request_line(conn);
     if (store_submit(ev->store, job, 1, events_store_done, p) != 0) {
         store_job_free(job);
@@ -712,8 +722,10 @@ static void events_store_done(struct store_job *job, void *arg)
     struct stream_events *ev = p->ev;
     struct stream_conn *conn = p->conn;
     const char *channel = job->channels[0];
-    if (job->rc == 0)
+    if (job->rc == 0) {
         ev->stats.published += p->n;
+        metrics_observe(&ev->stats.commit, metrics_now_us() - p->since_us);
+    }
     if (job->rc < 0)
         fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",
                 p->n, channel, job->error);
@@ -960,4 +972,49 @@ void stream_events_append_broker_json(const struct stream_events *ev,
                 "\"publishes\":%llu,\"transactions\":%llu,\"largest_group\":%zu}",
                 st.pending, st.queue_max, (unsigned long long)st.publishes,
                 (unsigned long long)st.groups, st.largest_group);
+}
+
+struct events_top {
+    struct metrics_channel *top;
+    size_t n, max;
+};
+
+/* Keeps the max largest channels, most subscribers first (insertion: max
+ * is small). */
+static void events_top_add(const char *name, size_t members, void *arg)
+{
+    struct events_top *t = arg;
+    size_t i = t->n;
+    if (i == t->max && (i == 0 || t->top[i - 1].subscribers >= members))
+        return;
+    if (i == t->max)
+        i--;
+    else
+        t->n++;
+    while (i > 0 && t->top[i - 1].subscribers < members) {
+        t->top[i] = t->top[i - 1];
+        i--;
+    }
+    snprintf(t->top[i].name, sizeof t->top[i].name, "%s", name);
+    t->top[i].subscribers = members;
+}
+
+size_t stream_events_top_channels(const struct stream_events *ev,
+                                  struct metrics_channel *top, size_t max)
+{
+    struct events_top t = { top, 0, max };
+    chan_index_foreach(ev->index, events_top_add, &t);
+    return t.n;
+}
+
+void stream_events_health(const struct stream_events *ev, int *up,
+                          uint64_t *reconnects, size_t *store_pending)
+{
+    broker_health(ev->broker, up, reconnects);
+    *store_pending = store_stats(ev->store).pending;
+}
+
+const char *stream_events_broker_kind(const struct stream_events *ev)
+{
+    return broker_kind(ev->broker);
 }

@@ -12,6 +12,8 @@
 #include "stream_conn.h"
 #include "http.h"
 #include "loop.h"
+#include "metrics.h"
+#include "metrics_slots.h"
 
 #define EVENTS_BODY_MAX (64 * 1024)  /* publish body limit: 413 past it */
 #define EVENTS_HISTORY_MAX 100       /* ?history=N upper bound */
@@ -38,7 +40,10 @@ struct stream_events_stats {
     uint64_t heartbeats;    /* heartbeat comments written */
     uint64_t refused_cap;   /* subscriptions refused by a subscriber cap */
     uint64_t refused_busy;  /* publishes refused: the store queue was full */
+    uint64_t subscriptions; /* subscriptions opened */
     size_t subscribers;     /* open right now */
+    struct metrics_hist commit; /* publish received -> answered committed */
+    struct metrics_hist fanout; /* one fan-out round on the loop */
 };
 
 struct stream_events;
@@ -63,6 +68,18 @@ struct stream_events_stats stream_events_stats(const struct stream_events *ev);
  * around it) for the channels this process serves. */
 void stream_events_append_channels_json(const struct stream_events *ev,
                                         struct buf *out);
+
+/* Fills top with the (at most max) channels of this process that have the
+ * most subscribers, most first; returns how many. */
+size_t stream_events_top_channels(const struct stream_events *ev,
+                                  struct metrics_channel *top, size_t max);
+
+/* "sqlite" or "redis". */
+const char *stream_events_broker_kind(const struct stream_events *ev);
+
+/* The broker's health (broker_health) and the store jobs waiting. */
+void stream_events_health(const struct stream_events *ev, int *up,
+                          uint64_t *reconnects, size_t *store_pending);
 
 /* Appends "\"broker\":{...},\"store\":{...}": the backend and its
  * health, and the store thread's queue and group commits. */

@@ -181,7 +181,7 @@ static void stream_main_on_cgi_done(void *arg)
 }
 
 /* 1 if the CGI request opens an event stream, which must hold a slot: a
- * GET of anything but /stats (the request was not routed yet; a 404 holds
+ * GET of anything but /stats or /metrics (the request was not routed yet; a 404 holds
  * its slot only while it answers). */
 static int stream_main_cgi_is_stream(void)
 {
@@ -193,7 +193,8 @@ static int stream_main_cgi_is_stream(void)
     if (http_path_from_uri(uri, path) != 0)
         return 1;
     size_t n = strlen(path);
-    return !(n >= 6 && strcmp(path + n - 6, "/stats") == 0);
+    return !(n >= 6 && strcmp(path + n - 6, "/stats") == 0) &&
+           !(n >= 8 && strcmp(path + n - 8, "/metrics") == 0);
 }
 
 /* Serves the one CGI request. Returns the exit status. */
@@ -278,7 +279,7 @@ int main(void)
     loop_timer_init(&g_main.shutdown_poll, stream_main_on_shutdown_poll);
     const char *data_dir = getenv("SSELIGHT_DATA_DIR");
     unsigned long long history, heartbeat, out_max, write_timeout, max_subs,
-        max_chan_subs, max_cgi, store_queue;
+        max_chan_subs, max_cgi, store_queue, top_channels;
     if (stream_main_env_number("SSELIGHT_HISTORY", 1000, 1, 1000000,
                                &history) != 0 ||
         stream_main_env_number("SSELIGHT_HEARTBEAT_MS", 15000, 100, 3600000,
@@ -294,7 +295,10 @@ int main(void)
         stream_main_env_number("SSELIGHT_MAX_CGI_STREAMS", CGI_CAP_DEFAULT, 0,
                                100000, &max_cgi) != 0 ||
         stream_main_env_number("SSELIGHT_STORE_QUEUE", STORE_QUEUE_DEFAULT, 1,
-                               1000000, &store_queue) != 0)
+                               1000000, &store_queue) != 0 ||
+        stream_main_env_number("SSELIGHT_METRICS_TOP_CHANNELS",
+                               METRICS_TOP_DEFAULT, 0, METRICS_TOP_MAX,
+                               &top_channels) != 0)
         return stream_main_fail(cgi, 2);
     if (cgi && (!data_dir || !*data_dir)) {
         /* Under CGI the working directory is the program's, inside the
@@ -331,11 +335,21 @@ int main(void)
     }
     if (!prefix)
         stream_app_derive_prefix(g_main.app, cgi_request_program());
+    const char *metrics_token = getenv("SSELIGHT_METRICS_TOKEN");
+    struct stream_monitor_config monitor = {
+        .data_dir = events.data_dir,
+        .token = metrics_token && *metrics_token ? metrics_token : NULL,
+        .top_channels = (unsigned)top_channels,
+        .cgi = cgi,
+    };
+    stream_app_start_monitor(g_main.app, &monitor);
     struct fcgi_limits limits = { .body_max = STREAM_BODY_MAX,
                                   .out_max = (size_t)out_max,
                                   .write_timeout_ms = (unsigned)write_timeout };
     int rc = cgi ? stream_main_serve_cgi(&events, (unsigned)max_cgi, &limits)
                  : stream_main_serve_fcgi(&limits);
+    /* The last numbers go to the metrics slot while the listener is there. */
+    stream_app_stop_monitor(g_main.app);
     /* Connections still open past the grace period are left to exit(). */
     int clean;
     if (g_main.listener) {

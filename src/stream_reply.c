@@ -7,6 +7,9 @@
 #include "buf.h"
 #include "mem.h"
 
+/* Answers given by stream_reply_error*, by metrics_refused_status. */
+static uint64_t stream_reply_refused[METRICS_REFUSED_N];
+
 /* "METHOD URI" of conn's request into out (the URI cut at 200 bytes: a
  * 414's URI is long by definition). */
 static void stream_reply_line(const struct stream_conn *conn, char *out,
@@ -23,6 +26,9 @@ void stream_reply_error_later(struct stream_conn *conn,
                               const char *request_line)
 {
     struct buf out = BUF_INIT;
+    int i = metrics_refused_index(status);
+    if (i >= 0)
+        stream_reply_refused[i]++;
     if (status == 405)
         http_append_not_allowed(&out, method, allow ? allow : "GET, HEAD",
                                 text);
@@ -50,4 +56,9 @@ char *stream_reply_request_line(const struct stream_conn *conn)
     char *copy = mem_calloc(1, n);
     memcpy(copy, line, n);
     return copy;
+}
+
+void stream_reply_refused_counts(uint64_t counts[METRICS_REFUSED_N])
+{
+    memcpy(counts, stream_reply_refused, sizeof stream_reply_refused);
 }

@@ -6,6 +6,7 @@
 
 #include "stream_conn.h"
 #include "http.h"
+#include "metrics.h"
 
 #define STREAM_REPLY_LINE_MAX 220 /* "METHOD URI" in a log line */
 
@@ -26,5 +27,10 @@ void stream_reply_error_later(struct stream_conn *conn,
                               enum http_method method, int status,
                               const char *allow, const char *text,
                               const char *request_line);
+
+/* The answers given so far by this process, counted by status in the
+ * order of metrics_refused_status (statuses not listed there are not
+ * counted). */
+void stream_reply_refused_counts(uint64_t counts[METRICS_REFUSED_N]);
 
 #endif
