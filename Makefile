@@ -18,7 +18,7 @@ TSANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 # Modules: PAGE goes into the page responder, STREAM into the stream
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
 BROKER   := notify loop thread redis_url redis_loop redis_live broker broker_sqlite broker_redis
-PAGE     := mem buf html http utf8 query cgi_request config $(BROKER) page
+PAGE     := mem buf html http utf8 query cgi_request config auth $(BROKER) page
 STREAM   := mem buf sse html http utf8 query cgi_request config auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_conn cgi_conn cgi_cap store stream_reply stream_events metrics metrics_slots prom status_view stream_monitor stream_app
 PUB      := mem buf html http utf8 query config $(BROKER)
 TOKEN    := mem buf utf8 query subtoken

@@ -23,3 +23,26 @@ int auth_addr_is_loopback(const char *addr)
     return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
            strncmp(addr, "::ffff:127.", 11) == 0;
 }
+
+int auth_monitor_check(const char *remote_addr, const char *authorization,
+                       const char *token, const char **why)
+{
+    *why = NULL;
+    if (auth_addr_is_loopback(remote_addr))
+        return 0;
+    if (!token || !*token) {
+        *why = "forbidden: monitoring answers only this machine (loopback) "
+               "unless SSELIGHT_METRICS_TOKEN is set";
+        return 403;
+    }
+    if (!authorization || strncmp(authorization, "Bearer ", 7) != 0) {
+        *why = "unauthorized: send Authorization: Bearer "
+               "<SSELIGHT_METRICS_TOKEN>";
+        return 401;
+    }
+    if (!auth_token_equal(authorization + 7, token)) {
+        *why = "forbidden: wrong token";
+        return 403;
+    }
+    return 0;
+}

@@ -10,4 +10,12 @@ int auth_token_equal(const char *given, const char *want);
  * address: 127.0.0.0/8, ::1, or ::ffff:127.x.x.x. */
 int auth_addr_is_loopback(const char *addr);
 
+/* Who may see the monitoring routes (/metrics, /stats, /status): loopback
+ * always; others only with "Authorization: Bearer TOKEN" where token is
+ * SSELIGHT_METRICS_TOKEN (NULL or "": none set). Returns 0 when allowed,
+ * else the status to answer (401: no bearer token sent; 403: no token set
+ * or the wrong one) with *why, a one-line reason. */
+int auth_monitor_check(const char *remote_addr, const char *authorization,
+                       const char *token, const char **why);
+
 #endif

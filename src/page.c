@@ -225,6 +225,19 @@ static const char page_dashboard_main[] =
     "</section>\n"
     "</div>\n";
 
+/* The operations page: live numbers of the whole instance, sent each
+ * second by the stream responder as one fragment (see status_view.h). */
+static const char page_status_main[] =
+    "<h1>Status</h1>\n"
+    "<p class=\"note\">This page watches this sselight instance with its own "
+    "product: the element below opens <code>/streams/status</code> and swaps "
+    "in the numbers and charts the stream responder sends every second, "
+    "summed over every stream process. Prometheus reads the same numbers at "
+    "<a href=\"/metrics\">/metrics</a>, the JSON view is at "
+    "<a href=\"/stats\">/stats</a>.</p>\n"
+    "<div hx-ext=\"sse\" sse-connect=\"/streams/status\" sse-swap=\"status\" "
+    "id=\"status\" class=\"status\">\n<p>Connecting…</p>\n</div>\n";
+
 static const char page_room_main_start[] =
     "<h1>Live room</h1>\n"
     "<p class=\"note\">Everyone on this page shares one room. The form posts "
@@ -360,6 +373,7 @@ enum page_kind {
     PAGE_CLOSE,
     PAGE_DASHBOARD,
     PAGE_ROOM,
+    PAGE_STATUS,
 };
 
 static const struct page_route {
@@ -376,6 +390,7 @@ static const struct page_route {
     { "/close",            PAGE_CLOSE,            "sse-close countdown", page_close_main },
     { "/dashboard",        PAGE_DASHBOARD,        "Dashboard", page_dashboard_main },
     { "/room",             PAGE_ROOM,             "Live room", page_room_main_start },
+    { "/status",           PAGE_STATUS,           "Status", page_status_main },
 };
 
 static const struct page_route *page_find_route(const char *path)

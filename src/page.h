@@ -17,6 +17,7 @@
  *   /close       sse-close: a countdown that closes its stream
  *   /dashboard   several event names on one connection
  *   /room        live room: messages from /events/room, a form that posts
+ *   /status      the instance's live numbers (the caller checks access)
  * Fragments (no <html>, text/html, Cache-Control: no-store):
  *   /example2/start     the SSE element Example 2's button swaps in
  *   /trigger/fragment   what /trigger's tick-triggered GET fetches

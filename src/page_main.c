@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "buf.h"
 #include "cgi_request.h"
@@ -235,6 +236,7 @@ static int page_serve(const struct page_req *req, struct buf *out,
     const char *prefix = page_prefix;
     enum http_method method = http_method_parse(method_s);
     char path[HTTP_PATH_MAX];
+    const char *why;
     int status;
 
     buf_reset(out);
@@ -254,6 +256,12 @@ static int page_serve(const struct page_req *req, struct buf *out,
             /* Like the stream responder: not this site's URL. */
             http_append_error(out, method, 404, "not found");
             status = 404;
+        } else if (inside && strcmp(path, "/status") == 0 &&
+                   (status = auth_monitor_check(
+                        page_param(req, "REMOTE_ADDR"),
+                        page_param(req, "HTTP_AUTHORIZATION"),
+                        getenv("SSELIGHT_METRICS_TOKEN"), &why)) != 0) {
+            http_append_error(out, method, status, why);
         } else if (inside && strcmp(path, ROOM_PATH) == 0) {
             if (defer_room)
                 return 1;

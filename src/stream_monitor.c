@@ -541,25 +541,14 @@ void stream_monitor_append_json(struct stream_monitor *m, struct buf *out)
 int stream_monitor_allow(const struct stream_monitor *m,
                          struct stream_conn *conn, enum http_method method)
 {
-    if (auth_addr_is_loopback(stream_conn_param(conn, "REMOTE_ADDR")))
+    const char *why;
+    int status = auth_monitor_check(
+        stream_conn_param(conn, "REMOTE_ADDR"),
+        stream_conn_param(conn, "HTTP_AUTHORIZATION"), m->token, &why);
+    if (status == 0)
         return 0;
-    if (m->token[0] == '\0') {
-        stream_reply_error(conn, method, 403, NULL, "forbidden: monitoring "
-                           "answers only this machine (loopback) unless "
-                           "SSELIGHT_METRICS_TOKEN is set");
-        return -1;
-    }
-    const char *auth = stream_conn_param(conn, "HTTP_AUTHORIZATION");
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
-        stream_reply_error(conn, method, 401, NULL, "unauthorized: send "
-                           "Authorization: Bearer <SSELIGHT_METRICS_TOKEN>");
-        return -1;
-    }
-    if (!auth_token_equal(auth + 7, m->token)) {
-        stream_reply_error(conn, method, 403, NULL, "forbidden: wrong token");
-        return -1;
-    }
-    return 0;
+    stream_reply_error(conn, method, status, NULL, why);
+    return -1;
 }
 
 int stream_monitor_handle(struct stream_monitor *m, struct stream_conn *conn,
