@@ -25,7 +25,7 @@ TOKEN    := mem buf utf8 query subtoken
 CORE     := mem buf sse html http utf8 query cgi_request cgi_cap config auth subtoken chan_index demo $(BROKER) page fcgi_proto fcgi_reader metrics metrics_slots prom status_view
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_query \
-            check_utf8 check_broker check_redis check_redis_url check_notify check_auth check_subtoken check_chan_index check_tmpdir check_cgi_request check_cgi_cap check_config \
+            check_utf8 check_broker check_redis check_redis_url check_notify check_auth check_subtoken check_chan_index check_tmpdir check_cgi_request check_cgi_cap check_config check_metrics \
             check_main
 
 CORE_O   := $(CORE:%=$(OBJ)/%.o)

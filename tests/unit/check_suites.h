@@ -26,5 +26,6 @@ Suite *make_notify_suite(void);
 Suite *make_cgi_request_suite(void);
 Suite *make_cgi_cap_suite(void);
 Suite *make_config_suite(void);
+Suite *make_metrics_suite(void);
 
 #endif
