@@ -20,7 +20,7 @@ TSANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 BROKER   := notify loop thread redis_url redis_loop redis_live broker broker_sqlite broker_redis
 PAGE     := mem buf html http utf8 query cgi_request config auth $(BROKER) page
 STREAM   := mem buf sse html http utf8 query cgi_request config auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_conn cgi_conn cgi_cap store stream_reply stream_events metrics metrics_slots prom status_view stream_monitor stream_app
-PUB      := mem buf html http utf8 query config $(BROKER)
+PUB      := mem buf html http utf8 query config metrics metrics_slots $(BROKER)
 TOKEN    := mem buf utf8 query subtoken
 CORE     := mem buf sse html http utf8 query cgi_request cgi_cap config auth subtoken chan_index demo $(BROKER) page fcgi_proto fcgi_reader metrics metrics_slots prom status_view
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \

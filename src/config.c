@@ -47,6 +47,9 @@ static const struct config_key {
     { "max_cgi_streams", "SSELIGHT_MAX_CGI_STREAMS", CONFIG_NUMBER, 0,
       100000 },
     { "store_queue", "SSELIGHT_STORE_QUEUE", CONFIG_NUMBER, 1, 1000000 },
+    { "metrics_token", "SSELIGHT_METRICS_TOKEN", CONFIG_SECRET, 16, 255 },
+    { "metrics_top_channels", "SSELIGHT_METRICS_TOP_CHANNELS", CONFIG_NUMBER,
+      0, 100 },
     { "prefix", "SSELIGHT_PREFIX", CONFIG_PREFIX, 0, 0 },
 };
 

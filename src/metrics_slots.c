@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mem.h"
+
 #define METRICS_MAGIC "sslmet02"
 
 struct metrics_header {
@@ -254,11 +256,97 @@ int metrics_slots_read(struct metrics_slots *s, struct metrics_totals *retired,
     return used;
 }
 
+void metrics_instance_reset(struct metrics_instance *in)
+{
+    in->n = 0;
+    memset(&in->sum, 0, sizeof in->sum);
+    in->broker_up = 1;
+}
+
+void metrics_instance_add(struct metrics_instance *in,
+                          const struct metrics_slot *slot)
+{
+    if (in->n == in->cap) {
+        in->cap = in->cap ? 2 * in->cap : 4;
+        in->procs = mem_realloc(in->procs, in->cap * sizeof *in->procs);
+    }
+    in->procs[in->n++] = *slot;
+    metrics_gauges_add(&in->sum.g, &slot->c.g);
+    metrics_totals_add(&in->sum.t, &slot->c.t);
+    if (!slot->c.g.broker_up)
+        in->broker_up = 0;
+}
+
+static void metrics_instance_collect(const struct metrics_slot *slot,
+                                     int mine, void *arg)
+{
+    (void)mine;
+    metrics_instance_add(arg, slot);
+}
+
+int metrics_instance_read(struct metrics_slots *s, struct metrics_instance *in)
+{
+    struct metrics_totals retired;
+    metrics_instance_reset(in);
+    if (metrics_slots_read(s, &retired, metrics_instance_collect, in) < 0)
+        return -1;
+    metrics_totals_add(&in->sum.t, &retired);
+    return 0;
+}
+
+void metrics_instance_free(struct metrics_instance *in)
+{
+    free(in->procs);
+    in->procs = NULL;
+    in->n = in->cap = 0;
+}
+
+struct metrics_slots *metrics_slots_open_reader(const char *dir, char *err,
+                                                size_t errlen)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, METRICS_SLOTS_FILE) >=
+        (int)sizeof path) {
+        snprintf(err, errlen, "data dir path too long");
+        return NULL;
+    }
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "open %s: %s%s", path, strerror(errno),
+                 errno == ENOENT ? " (no stream process has run with this "
+                                   "data directory)" : "");
+        return NULL;
+    }
+    struct metrics_header h;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size != METRICS_FILE_SIZE ||
+        pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+        memcmp(h.magic, METRICS_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: not a metrics file of this version", path);
+        (void)close(fd);
+        return NULL;
+    }
+    void *map = mmap(NULL, METRICS_FILE_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        snprintf(err, errlen, "mmap %s: %s", path, strerror(errno));
+        (void)close(fd);
+        return NULL;
+    }
+    struct metrics_slots *s = mem_calloc(1, sizeof *s);
+    s->fd = fd;
+    s->mine = -1;
+    s->map = map;
+    return s;
+}
+
 void metrics_slots_close(struct metrics_slots *s)
 {
     if (!s)
         return;
-    if (metrics_lock(s->fd, 0, F_WRLCK, 1) == 0) {
+    if (s->mine < 0) {
+        /* a reader: nothing of its own to retire */
+    } else if (metrics_lock(s->fd, 0, F_WRLCK, 1) == 0) {
         metrics_retire(s, metrics_slot_at(s, s->mine));
         (void)metrics_lock(s->fd, 0, F_UNLCK, 0);
     } else {

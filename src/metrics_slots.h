@@ -48,7 +48,12 @@ struct metrics_slots;
 struct metrics_slots *metrics_slots_open(const char *dir, char *err,
                                          size_t errlen);
 
-/* Index of this process's slot. */
+/* Opens DIR/metrics.slots to read it only (sselight-pub --stats): takes
+ * no slot. The file must exist. NULL with a reason in err. */
+struct metrics_slots *metrics_slots_open_reader(const char *dir, char *err,
+                                                size_t errlen);
+
+/* Index of this process's slot (-1 for a reader). */
 int metrics_slots_mine(const struct metrics_slots *s);
 
 /* Copies mine (its pid and started_ms are set here) into this process's
@@ -65,6 +70,26 @@ typedef void metrics_slot_fn(const struct metrics_slot *slot, int mine,
  * exited. Returns the number of slots in use, or -1 with errno. */
 int metrics_slots_read(struct metrics_slots *s, struct metrics_totals *retired,
                        metrics_slot_fn *fn, void *arg);
+
+/* The whole instance as read from the slots. */
+struct metrics_instance {
+    struct metrics_slot *procs;  /* the slots in use, copied */
+    size_t n, cap;
+    struct metrics_counts sum;   /* gauges of live processes; totals of
+                                    live and exited ones */
+    int broker_up;               /* every live process's broker is up */
+};
+
+/* Empties in (keeping its memory) and adds slot to it. */
+void metrics_instance_reset(struct metrics_instance *in);
+void metrics_instance_add(struct metrics_instance *in,
+                          const struct metrics_slot *slot);
+
+/* metrics_instance_reset, then every slot in use and the retired totals
+ * into in. Returns 0 or -1 with errno. */
+int metrics_instance_read(struct metrics_slots *s, struct metrics_instance *in);
+
+void metrics_instance_free(struct metrics_instance *in);
 
 /* Adds this process's totals to the retired totals, frees its slot and
  * closes the file. NULL does nothing. */

@@ -2,9 +2,13 @@
  * jobs. It writes to the broker directly (no HTTP, no token: access to the
  * data directory is the permission) and wakes every subscriber process.
  *   sselight-pub [-d DATA_DIR] [-e EVENT] [-k KEY] CHANNEL [DATA]
+ *   sselight-pub [-d DATA_DIR] --stats [--watch]
  * DATA defaults to standard input. Prints the event id. With -k, a repeat
- * of the same KEY in the channel stores nothing and prints the first id. */
+ * of the same KEY in the channel stores nothing and prints the first id.
+ * --stats prints the instance's numbers from DATA_DIR/metrics.slots (what
+ * /metrics and /status show), --watch again every second. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "metrics_slots.h"
 #include "query.h"
 #include "utf8.h"
 
@@ -21,7 +26,11 @@ static int pub_usage(void)
 {
     fprintf(stderr,
             "usage: sselight-pub [-d DATA_DIR] [-e EVENT] [-k KEY] CHANNEL [DATA]\n"
+            "       sselight-pub [-d DATA_DIR] --stats [--watch]\n"
             "  publishes DATA (or standard input) to CHANNEL; prints its id\n"
+            "  --stats: prints the numbers of the stream processes that use\n"
+            "       DATA_DIR (as /metrics and /status show them); --watch:\n"
+            "       again every second until interrupted\n"
             "  DATA_DIR: default $SSELIGHT_DATA_DIR, else data_dir in the\n"
             "       settings file ($SSELIGHT_CONFIG), else ./var\n"
             "  EVENT: the SSE event name, default \"message\"\n"
@@ -54,6 +63,89 @@ static long pub_read_stdin(char *data)
     }
 }
 
+static double pub_rate(uint64_t now, uint64_t before)
+{
+    return now > before ? (double)(now - before) : 0;
+}
+
+/* Prints the instance in `in`; rates from `before`, one second earlier. */
+static void pub_print_stats(const char *dir, const struct metrics_instance *in,
+                            const struct metrics_instance *before)
+{
+    const struct metrics_counts *c = &in->sum;
+    printf("sselight in %s: %zu stream process%s\n", dir, in->n,
+           in->n == 1 ? "" : "es");
+    printf("  connections   %10llu\n", (unsigned long long)c->g.connections);
+    printf("  subscribers   %10llu\n", (unsigned long long)c->g.subscribers);
+    printf("  demo streams  %10llu\n", (unsigned long long)c->g.demo_streams);
+    printf("  deliveries/s  %10.1f\n",
+           pub_rate(c->t.delivered, before->sum.t.delivered));
+    printf("  publishes/s   %10.1f\n",
+           pub_rate(c->t.published, before->sum.t.published));
+    printf("  delivered     %10llu\n", (unsigned long long)c->t.delivered);
+    printf("  published     %10llu\n", (unsigned long long)c->t.published);
+    printf("  broker        %10s\n", in->broker_up ? "up" : "DOWN");
+    printf("  store queue   %10llu\n", (unsigned long long)c->g.store_pending);
+    printf("  closed slow %llu, at the output cap %llu; refused at a cap "
+           "%llu, store busy %llu\n",
+           (unsigned long long)c->t.closed[METRICS_CLOSED_SLOW],
+           (unsigned long long)c->t.closed[METRICS_CLOSED_CAP],
+           (unsigned long long)c->t.refused_cap,
+           (unsigned long long)c->t.refused_busy);
+    printf("  %8s %-8s %8s %11s %10s %7s\n", "pid", "kind", "conns",
+           "subscribers", "RSS MiB", "fds");
+    for (size_t i = 0; i < in->n; i++) {
+        const struct metrics_slot *p = &in->procs[i];
+        printf("  %8lld %-8s %8llu %11llu %10.1f %7lld\n", (long long)p->pid,
+               p->cgi ? "cgi" : "fastcgi",
+               (unsigned long long)p->c.g.connections,
+               (unsigned long long)p->c.g.subscribers,
+               p->rss_bytes < 0 ? 0.0 : (double)p->rss_bytes / 1048576.0,
+               (long long)p->fds);
+    }
+}
+
+/* sselight-pub --stats. Returns the exit status. */
+static int pub_stats(const char *dir, int watch)
+{
+    char err[600];
+    struct metrics_slots *s = metrics_slots_open_reader(dir, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "sselight-pub: %s\n", err);
+        return 1;
+    }
+    struct metrics_instance a = { 0 }, b = { 0 };
+    int rc = 0;
+    if (metrics_instance_read(s, &a) != 0) {
+        rc = 1;
+    } else {
+        do {
+            sleep(1);
+            if (metrics_instance_read(s, &b) != 0) {
+                rc = 1;
+                break;
+            }
+            if (watch)
+                printf("\n");
+            pub_print_stats(dir, &b, &a);
+            if (fflush(stdout) != 0) {
+                rc = 1;
+                break;
+            }
+            struct metrics_instance t = a;
+            a = b;
+            b = t;
+        } while (watch);
+    }
+    if (rc != 0 && errno != 0)
+        fprintf(stderr, "sselight-pub: reading %s/%s: %s\n", dir,
+                METRICS_SLOTS_FILE, strerror(errno));
+    metrics_instance_free(&a);
+    metrics_instance_free(&b);
+    metrics_slots_close(s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     /* A cron job on a hosting account finds its settings the way the
@@ -66,15 +158,27 @@ int main(int argc, char **argv)
     const char *dir = getenv("SSELIGHT_DATA_DIR");
     const char *event = "message";
     const char *key = NULL;
-    int opt;
-    while ((opt = getopt(argc, argv, "d:e:k:h")) != -1) {
+    int opt, stats = 0, watch = 0;
+    static const struct option longopts[] = {
+        { "stats", no_argument, NULL, 's' },
+        { "watch", no_argument, NULL, 'w' },
+        { NULL, 0, NULL, 0 },
+    };
+    while ((opt = getopt_long(argc, argv, "d:e:k:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd': dir = optarg; break;
         case 'e': event = optarg; break;
         case 'k': key = optarg; break;
+        case 's': stats = 1; break;
+        case 'w': watch = 1; break;
         default: return pub_usage();
         }
     }
+    if (watch && !stats)
+        return pub_usage();
+    if (stats)
+        return optind == argc ? pub_stats(dir && *dir ? dir : "var", watch)
+                              : pub_usage();
     if (optind >= argc || argc - optind > 2)
         return pub_usage();
     const char *channel = argv[optind];

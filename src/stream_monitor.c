@@ -38,15 +38,6 @@ struct monitor_viewer {
     struct monitor_viewer *prev, *next;
 };
 
-/* The whole instance as last read. */
-struct monitor_instance {
-    struct metrics_slot *procs;    /* live slots, copied */
-    size_t n, cap;
-    struct metrics_counts sum;     /* gauges of live processes; totals of
-                                      live and exited ones */
-    int broker_up;                 /* every live process's broker is up */
-};
-
 struct stream_monitor {
     struct loop *loop;
     struct loop_timer tick;
@@ -57,7 +48,7 @@ struct stream_monitor {
     char token[MONITOR_TOKEN_MAX]; /* "" when none */
     char broker_kind[16];
     struct metrics_slot mine;      /* scratch: this process's numbers */
-    struct monitor_instance inst;
+    struct metrics_instance inst;
     struct monitor_sample hist[MONITOR_HISTORY]; /* ring */
     size_t hist_n, hist_next;
     struct monitor_viewer *viewers;
@@ -97,22 +88,6 @@ void stream_monitor_proc_usage(long pid, long long *rss_bytes, long long *fds)
 
 static size_t monitor_count_viewers(const struct stream_monitor *m);
 
-static void monitor_collect(const struct metrics_slot *slot, int mine,
-                            void *arg)
-{
-    (void)mine;
-    struct monitor_instance *in = arg;
-    if (in->n == in->cap) {
-        in->cap = in->cap ? 2 * in->cap : 4;
-        in->procs = mem_realloc(in->procs, in->cap * sizeof *in->procs);
-    }
-    in->procs[in->n++] = *slot;
-    metrics_gauges_add(&in->sum.g, &slot->c.g);
-    metrics_totals_add(&in->sum.t, &slot->c.t);
-    if (!slot->c.g.broker_up)
-        in->broker_up = 0;
-}
-
 /* Fills this process's numbers, writes them to its slot and reads every
  * slot into m->inst. */
 static void monitor_refresh(struct stream_monitor *m)
@@ -127,24 +102,15 @@ static void monitor_refresh(struct stream_monitor *m)
     stream_monitor_proc_usage(0, &rss, &fds);
     mine->rss_bytes = rss;
     mine->fds = fds;
-    struct monitor_instance *in = &m->inst;
-    in->n = 0;
-    memset(&in->sum, 0, sizeof in->sum);
-    in->broker_up = 1;
-    if (m->slots) {
-        struct metrics_totals retired;
-        if (metrics_slots_update(m->slots, mine) == 0 &&
-            metrics_slots_read(m->slots, &retired, monitor_collect, in) >= 0) {
-            metrics_totals_add(&in->sum.t, &retired);
-            return;
-        }
+    struct metrics_instance *in = &m->inst;
+    if (m->slots && metrics_slots_update(m->slots, mine) == 0 &&
+        metrics_instance_read(m->slots, in) == 0)
+        return;
+    if (m->slots)
         fprintf(stderr, "stream: reading %s: %m; showing this process only\n",
                 METRICS_SLOTS_FILE);
-        in->n = 0;
-        memset(&in->sum, 0, sizeof in->sum);
-        in->broker_up = 1;
-    }
-    monitor_collect(mine, 1, in);
+    metrics_instance_reset(in);
+    metrics_instance_add(in, mine);
 }
 
 static const struct monitor_sample *monitor_sample_back(
@@ -179,7 +145,7 @@ static double monitor_delta(uint64_t now, uint64_t before)
 
 static void monitor_render_status(struct stream_monitor *m, struct buf *out)
 {
-    const struct monitor_instance *in = &m->inst;
+    const struct metrics_instance *in = &m->inst;
     const struct monitor_sample *now = monitor_sample_back(m, 0);
     size_t span = m->hist_n > MONITOR_RATE_WINDOW ? MONITOR_RATE_WINDOW
                                                   : m->hist_n - 1;
@@ -340,7 +306,7 @@ static int monitor_channel_cmp_count(const void *a, const void *b)
 
 /* The top channels of every process, summed by name, largest first.
  * Returns how many (at most top). */
-static size_t monitor_top_channels(const struct monitor_instance *in,
+static size_t monitor_top_channels(const struct metrics_instance *in,
                                    size_t top, struct metrics_channel **out)
 {
     size_t all = 0;
@@ -367,7 +333,7 @@ static size_t monitor_top_channels(const struct monitor_instance *in,
 
 static void monitor_write_prom(struct stream_monitor *m, struct buf *out)
 {
-    const struct monitor_instance *in = &m->inst;
+    const struct metrics_instance *in = &m->inst;
     const struct metrics_counts *c = &in->sum;
     monitor_gauge(out, "sselight_processes",
                   "Stream processes counted (sharing this data directory).",
@@ -502,7 +468,7 @@ static void monitor_reply_metrics(struct stream_monitor *m,
 void stream_monitor_append_json(struct stream_monitor *m, struct buf *out)
 {
     monitor_refresh(m);
-    const struct monitor_instance *in = &m->inst;
+    const struct metrics_instance *in = &m->inst;
     buf_append_str(out, ",\"processes\":[");
     for (size_t i = 0; i < in->n; i++) {
         const struct metrics_slot *p = &in->procs[i];
@@ -608,6 +574,6 @@ void stream_monitor_free(struct stream_monitor *m)
         monitor_refresh(m);
         metrics_slots_close(m->slots);
     }
-    free(m->inst.procs);
+    metrics_instance_free(&m->inst);
     free(m);
 }
