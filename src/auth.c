@@ -2,6 +2,7 @@
 #include "auth.h"
 
 #include <string.h>
+#include <strings.h>
 
 int auth_token_equal(const char *given, const char *want)
 {
@@ -35,7 +36,8 @@ int auth_monitor_check(const char *remote_addr, const char *authorization,
                "unless SSELIGHT_METRICS_TOKEN is set";
         return 403;
     }
-    if (!authorization || strncmp(authorization, "Bearer ", 7) != 0) {
+    /* The scheme name is case-insensitive (RFC 9110, 11.1). */
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0) {
         *why = "unauthorized: send Authorization: Bearer "
                "<SSELIGHT_METRICS_TOKEN>";
         return 401;

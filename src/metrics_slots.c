@@ -145,15 +145,23 @@ static int metrics_claim(struct metrics_slots *s)
     return -1;
 }
 
+/* DIR/metrics.slots into path; -1 with a reason in err if too long. */
+static int metrics_slots_path(const char *dir, char *path, size_t pathlen,
+                              char *err, size_t errlen)
+{
+    if (snprintf(path, pathlen, "%s/%s", dir, METRICS_SLOTS_FILE) <
+        (int)pathlen)
+        return 0;
+    snprintf(err, errlen, "data dir path too long");
+    return -1;
+}
+
 struct metrics_slots *metrics_slots_open(const char *dir, char *err,
                                          size_t errlen)
 {
     char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, METRICS_SLOTS_FILE) >=
-        (int)sizeof path) {
-        snprintf(err, errlen, "data dir path too long");
+    if (metrics_slots_path(dir, path, sizeof path, err, errlen) != 0)
         return NULL;
-    }
     struct metrics_slots *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -305,11 +313,8 @@ struct metrics_slots *metrics_slots_open_reader(const char *dir, char *err,
                                                 size_t errlen)
 {
     char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, METRICS_SLOTS_FILE) >=
-        (int)sizeof path) {
-        snprintf(err, errlen, "data dir path too long");
+    if (metrics_slots_path(dir, path, sizeof path, err, errlen) != 0)
         return NULL;
-    }
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "open %s: %s%s", path, strerror(errno),

@@ -54,9 +54,9 @@ void status_view_render(struct buf *out, const struct status_numbers *num,
                 (unsigned long long)num->subscribers);
     buf_appendf(out, "<dt>Demo streams</dt><dd id=\"st-demo\">%llu</dd>\n",
                 (unsigned long long)num->demo_streams);
-    buf_appendf(out, "<dt>Deliveries/s</dt><dd id=\"st-deliveries\">%.1f</dd>\n",
+    buf_appendf(out, "<dt>Deliveries/s (5 s)</dt><dd id=\"st-deliveries\">%.1f</dd>\n",
                 num->deliveries_per_s);
-    buf_appendf(out, "<dt>Publishes/s</dt><dd id=\"st-publishes\">%.1f</dd>\n",
+    buf_appendf(out, "<dt>Publishes/s (5 s)</dt><dd id=\"st-publishes\">%.1f</dd>\n",
                 num->publishes_per_s);
     if (num->fanout_p99_us)
         buf_appendf(out, "<dt>Fan-out p99 (1 min)</dt><dd id=\"st-fanout\">"

@@ -82,16 +82,8 @@ static void stream_app_start_demo(struct stream_app *app,
                                   enum http_method method,
                                   enum demo_kind kind)
 {
-    struct buf head = BUF_INIT;
-    http_append_sse_head(&head);
-    int rc = stream_conn_write(conn, buf_head(&head), buf_pending(&head));
-    buf_free(&head);
-    if (rc != 0)
+    if (stream_reply_sse_head(conn, method, 0) != 0)
         return;
-    if (method == HTTP_HEAD) {
-        (void)stream_conn_end(conn);
-        return;
-    }
     struct demo_stream *s = mem_calloc(1, sizeof *s);
     s->slot.closed = stream_app_demo_closed;
     s->app = app;
@@ -120,8 +112,8 @@ static void stream_app_reply_stats(struct stream_app *app,
     }
     if (app->monitor && stream_monitor_allow(app->monitor, conn, method) != 0)
         return;
-    long long rss, fds;
-    stream_monitor_proc_usage(0, &rss, &fds);
+    long long rss;
+    stream_monitor_proc_usage(&rss, NULL);
     struct stream_events_stats ev = stream_events_stats(app->events);
     struct fcgi_listener_stats ls = { 0 };
     if (app->listener)

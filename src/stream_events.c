@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <time.h>
 
@@ -643,7 +644,7 @@ static int events_authorise(struct stream_events *ev, struct stream_conn *conn,
         return -1;
     }
     const char *auth = stream_conn_param(conn, "HTTP_AUTHORIZATION");
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
         events_reply_error(conn, method, 401, "unauthorized: send "
                            "Authorization: Bearer <token>");
         return -1;

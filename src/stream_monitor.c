@@ -23,6 +23,7 @@
 #define MONITOR_TOKEN_MAX 256
 #define MONITOR_P99_WINDOW 60      /* samples the status page's p99 spans */
 #define MONITOR_RATE_WINDOW 5      /* samples the per-second rates span */
+#define MONITOR_FDS_EVERY_MS 10000 /* the tick counts open descriptors */
 
 /* One second of the instance, for the charts and the rates. */
 struct monitor_sample {
@@ -49,31 +50,27 @@ struct stream_monitor {
     char broker_kind[16];
     struct metrics_slot mine;      /* scratch: this process's numbers */
     struct metrics_instance inst;
+    long long fds;                 /* open descriptors, last counted */
+    uint64_t fds_at_ms;            /* when (loop clock; 0: never) */
     struct monitor_sample hist[MONITOR_HISTORY]; /* ring */
     size_t hist_n, hist_next;
     struct monitor_viewer *viewers;
 };
 
-void stream_monitor_proc_usage(long pid, long long *rss_bytes, long long *fds)
+void stream_monitor_proc_usage(long long *rss_bytes, long long *fds)
 {
-    char path[64];
-    *rss_bytes = *fds = -1;
-    if (pid)
-        snprintf(path, sizeof path, "/proc/%ld/statm", pid);
-    else
-        snprintf(path, sizeof path, "/proc/self/statm");
-    FILE *f = fopen(path, "r");
+    *rss_bytes = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         long long total, resident;
         int n = fscanf(f, "%lld %lld", &total, &resident);
         if (fclose(f) == 0 && n == 2)
             *rss_bytes = resident * sysconf(_SC_PAGESIZE);
     }
-    if (pid)
-        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-    else
-        snprintf(path, sizeof path, "/proc/self/fd");
-    DIR *d = opendir(path);
+    if (!fds)
+        return;
+    *fds = -1;
+    DIR *d = opendir("/proc/self/fd");
     if (!d)
         return;
     long long count = 0;
@@ -90,7 +87,7 @@ static size_t monitor_count_viewers(const struct stream_monitor *m);
 
 /* Fills this process's numbers, writes them to its slot and reads every
  * slot into m->inst. */
-static void monitor_refresh(struct stream_monitor *m)
+static void monitor_refresh(struct stream_monitor *m, int fresh)
 {
     struct metrics_slot *mine = &m->mine;
     memset(mine, 0, sizeof *mine);
@@ -98,10 +95,20 @@ static void monitor_refresh(struct stream_monitor *m)
     mine->c.g.status_viewers = monitor_count_viewers(m);
     mine->cgi = (uint32_t)m->c.cgi;
     mine->pid = getpid();
+    /* Counting descriptors lists /proc/self/fd: about 2 ms of the loop at
+     * 10,000 streams, so the tick does it every MONITOR_FDS_EVERY_MS, and
+     * an answer to /metrics or /stats every time. */
+    uint64_t now = loop_now_ms(m->loop);
+    int count_fds = fresh || m->fds_at_ms == 0 ||
+                    now - m->fds_at_ms >= MONITOR_FDS_EVERY_MS;
     long long rss, fds;
-    stream_monitor_proc_usage(0, &rss, &fds);
+    stream_monitor_proc_usage(&rss, count_fds ? &fds : NULL);
+    if (count_fds) {
+        m->fds = fds;
+        m->fds_at_ms = now ? now : 1;
+    }
     mine->rss_bytes = rss;
-    mine->fds = fds;
+    mine->fds = m->fds;
     struct metrics_instance *in = &m->inst;
     if (m->slots && metrics_slots_update(m->slots, mine) == 0 &&
         metrics_instance_read(m->slots, in) == 0)
@@ -213,7 +220,7 @@ static void monitor_send_status(struct stream_monitor *m,
 static void monitor_on_tick(struct loop *loop, struct loop_timer *t)
 {
     struct stream_monitor *m = container_of(t, struct stream_monitor, tick);
-    monitor_refresh(m);
+    monitor_refresh(m, 0);
     monitor_push_sample(m);
     if (m->viewers)
         monitor_send_status(m, NULL);
@@ -245,17 +252,8 @@ static void monitor_open_status(struct stream_monitor *m,
                                 struct stream_conn *conn,
                                 enum http_method method)
 {
-    struct buf head = BUF_INIT;
-    http_append_sse_head(&head);
-    sse_append_retry(&head, MONITOR_TICK_MS * 3);
-    int rc = stream_conn_write(conn, buf_head(&head), buf_pending(&head));
-    buf_free(&head);
-    if (rc != 0)
+    if (stream_reply_sse_head(conn, method, MONITOR_TICK_MS * 3) != 0)
         return;
-    if (method == HTTP_HEAD) {
-        (void)stream_conn_end(conn);
-        return;
-    }
     struct monitor_viewer *v = mem_calloc(1, sizeof *v);
     v->slot.closed = monitor_viewer_closed;
     v->m = m;
@@ -267,7 +265,7 @@ static void monitor_open_status(struct stream_monitor *m,
     stream_conn_set_data(conn, &v->slot);
     /* The page shows numbers at once, not after the next tick. */
     if (m->hist_n == 0) {
-        monitor_refresh(m);
+        monitor_refresh(m, 0);
         monitor_push_sample(m);
     }
     monitor_send_status(m, v);
@@ -329,6 +327,24 @@ static size_t monitor_top_channels(const struct metrics_instance *in,
     qsort(ch, u, sizeof *ch, monitor_channel_cmp_count);
     *out = ch;
     return u < top ? u : top;
+}
+
+/* A gauge per process, labelled by pid: its RSS (rss = 1) or open
+ * descriptors; a process whose value is unknown (-1) is left out. */
+static void monitor_per_process(struct buf *out,
+                                const struct metrics_instance *in,
+                                const char *name, const char *help, int rss)
+{
+    prom_family(out, name, "gauge", help);
+    for (size_t i = 0; i < in->n; i++) {
+        const struct metrics_slot *p = &in->procs[i];
+        long long v = rss ? p->rss_bytes : p->fds;
+        char pid[24];
+        snprintf(pid, sizeof pid, "%lld", (long long)p->pid);
+        const char *l[] = { "pid", pid, NULL };
+        if (v >= 0)
+            prom_sample(out, name, l, (uint64_t)v);
+    }
 }
 
 static void monitor_write_prom(struct stream_monitor *m, struct buf *out)
@@ -426,26 +442,10 @@ static void monitor_write_prom(struct stream_monitor *m, struct buf *out)
                    "every subscriber.",
                    metrics_bucket_le, METRICS_BUCKETS, c->t.fanout.bucket,
                    (double)c->t.fanout.sum_us / 1e6);
-    prom_family(out, "sselight_process_resident_memory_bytes", "gauge",
-                "Resident memory of each stream process.");
-    for (size_t i = 0; i < in->n; i++) {
-        char pid[24];
-        snprintf(pid, sizeof pid, "%lld", (long long)in->procs[i].pid);
-        const char *l[] = { "pid", pid, NULL };
-        if (in->procs[i].rss_bytes >= 0)
-            prom_sample(out, "sselight_process_resident_memory_bytes", l,
-                        (uint64_t)in->procs[i].rss_bytes);
-    }
-    prom_family(out, "sselight_process_open_fds", "gauge",
-                "Open file descriptors of each stream process.");
-    for (size_t i = 0; i < in->n; i++) {
-        char pid[24];
-        snprintf(pid, sizeof pid, "%lld", (long long)in->procs[i].pid);
-        const char *l[] = { "pid", pid, NULL };
-        if (in->procs[i].fds >= 0)
-            prom_sample(out, "sselight_process_open_fds", l,
-                        (uint64_t)in->procs[i].fds);
-    }
+    monitor_per_process(out, in, "sselight_process_resident_memory_bytes",
+                        "Resident memory of each stream process.", 1);
+    monitor_per_process(out, in, "sselight_process_open_fds",
+                        "Open file descriptors of each stream process.", 0);
 }
 
 static void monitor_reply_metrics(struct stream_monitor *m,
@@ -453,7 +453,7 @@ static void monitor_reply_metrics(struct stream_monitor *m,
                                   enum http_method method)
 {
     struct buf out = BUF_INIT;
-    monitor_refresh(m);
+    monitor_refresh(m, 1);
     http_begin_head(&out, 200, PROM_CONTENT_TYPE);
     buf_append_str(&out, "Cache-Control: no-store\r\n");
     http_end_head(&out);
@@ -467,7 +467,7 @@ static void monitor_reply_metrics(struct stream_monitor *m,
 
 void stream_monitor_append_json(struct stream_monitor *m, struct buf *out)
 {
-    monitor_refresh(m);
+    monitor_refresh(m, 1);
     const struct metrics_instance *in = &m->inst;
     buf_append_str(out, ",\"processes\":[");
     for (size_t i = 0; i < in->n; i++) {
@@ -571,7 +571,7 @@ void stream_monitor_free(struct stream_monitor *m)
     loop_timer_stop(m->loop, &m->tick);
     if (m->slots) {
         /* The final totals go to the slot, then to the retired totals. */
-        monitor_refresh(m);
+        monitor_refresh(m, 0);
         metrics_slots_close(m->slots);
     }
     metrics_instance_free(&m->inst);

@@ -60,8 +60,8 @@ int stream_monitor_allow(const struct stream_monitor *m,
 /* Appends ",\"processes\":[...],\"totals\":{...}" for the whole instance. */
 void stream_monitor_append_json(struct stream_monitor *m, struct buf *out);
 
-/* Resident memory and open descriptors of process pid (0: this one); -1
- * for what cannot be read. */
-void stream_monitor_proc_usage(long pid, long long *rss_bytes, long long *fds);
+/* Resident memory and open descriptors of this process; -1 for what
+ * cannot be read. fds may be NULL: not counted. */
+void stream_monitor_proc_usage(long long *rss_bytes, long long *fds);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "mem.h"
+#include "sse.h"
 
 /* Answers given by stream_reply_error*, by metrics_refused_status. */
 static uint64_t stream_reply_refused[METRICS_REFUSED_N];
@@ -61,4 +62,22 @@ char *stream_reply_request_line(const struct stream_conn *conn)
 void stream_reply_refused_counts(uint64_t counts[METRICS_REFUSED_N])
 {
     memcpy(counts, stream_reply_refused, sizeof stream_reply_refused);
+}
+
+int stream_reply_sse_head(struct stream_conn *conn, enum http_method method,
+                          unsigned retry_ms)
+{
+    struct buf head = BUF_INIT;
+    http_append_sse_head(&head);
+    if (retry_ms > 0)
+        sse_append_retry(&head, retry_ms);
+    int rc = stream_conn_write(conn, buf_head(&head), buf_pending(&head));
+    buf_free(&head);
+    if (rc != 0)
+        return -1;
+    if (method == HTTP_HEAD) {
+        (void)stream_conn_end(conn);
+        return -1;
+    }
+    return 0;
 }

@@ -28,6 +28,12 @@ void stream_reply_error_later(struct stream_conn *conn,
                               const char *allow, const char *text,
                               const char *request_line);
 
+/* Starts an event stream on conn: the SSE response head, and a "retry:"
+ * line when retry_ms > 0. Returns 0 when events may follow; -1 when the
+ * response is over (a HEAD request, answered and ended, or conn closed). */
+int stream_reply_sse_head(struct stream_conn *conn, enum http_method method,
+                          unsigned retry_ms);
+
 /* The answers given so far by this process, counted by status in the
  * order of metrics_refused_status (statuses not listed there are not
  * counted). */

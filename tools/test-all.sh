@@ -61,6 +61,7 @@ sanitizer_lane() {
     run_part t_stream-asan 180 tests/integration/t_stream.sh
     run_part t_stream_cgi-asan 120 tests/integration/t_stream_cgi.sh
     run_part t_channels-asan 180 tests/integration/t_channels.sh
+    run_part t_metrics-asan 120 tests/integration/t_metrics.sh
     run_part t_limits-asan 240 tests/integration/t_limits.sh
     run_part t_hostile-asan 180 tests/integration/t_hostile.sh
     run_part t_redis-asan 180 tests/integration/t_redis.sh
@@ -92,6 +93,7 @@ main_lane() {
     run_part t_run 120 tests/integration/t_run.sh
     run_part t_stream 180 tests/integration/t_stream.sh
     run_part t_channels 180 tests/integration/t_channels.sh
+    run_part t_metrics 120 tests/integration/t_metrics.sh
     run_part t_limits 240 tests/integration/t_limits.sh
     run_part t_faults 240 tests/integration/t_faults.sh
     run_part t_store_stall 180 tests/integration/t_store_stall.sh

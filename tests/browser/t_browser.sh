@@ -2,8 +2,10 @@
 # The browser test: starts the real lighttpd (tests/lib/harness.sh), runs
 # tests/browser/example1.mjs, tests/browser/examples.mjs and
 # tests/browser/hostile.mjs in headless Debian chromium against it, then
-# tests/browser/resume.mjs against one with a room cap of 1, and counts
-# their ok / not ok lines.
+# tests/browser/resume.mjs against one with a room cap of 1, then
+# tests/browser/status.mjs against one with two stream processes (with
+# STATUS_DOCS_PNG=docs/status.png it also copies its screenshot there), and counts their ok / not ok
+# lines.
 source "$(dirname "$0")/../lib/harness.sh"
 
 server_start || { fail "lighttpd starts with lighttpd.conf"; harness_finish; exit 1; }
@@ -38,4 +40,11 @@ SSELIGHT_MAX_CHANNEL_SUBSCRIBERS=1 server_start || fail "lighttpd starts with a 
 RESUME_DROP="pgrep -s $SERVER_PID -x stream.fcgi | xargs -r kill -KILL" RESUME_BLOCKERS=1 \
     run_mjs resume 100
 check "lighttpd and both responders stop on SIGTERM (resume)" server_stop
+
+# The live status page, on a server with two stream processes, so that the
+# numbers it shows are sums over both.
+SSELIGHT_STREAM_PROCS=2 server_start || fail "lighttpd starts with two stream processes"
+STATUS_PROCS=2 run_mjs status 100
+check "the status screenshot was saved" test -s "$OUT_DIR/status.png"
+check "lighttpd and its responders stop on SIGTERM (status)" server_stop
 harness_finish

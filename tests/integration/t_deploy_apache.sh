@@ -220,9 +220,42 @@ fcgid_process_model() {
     for i in "${pids[@]}"; do stop_curl "$i"; done
 }
 
-# fcgid_disconnect: /stats describes only the process that answers it, so
-# deploy_check_disconnect cannot see another process's subscriber here. A
-# kill -9'd client's stream must be freed within heartbeat + 2 s all the
+# fcgid_metrics: N subscribers at once are N busy stream.fcgi processes
+# (mod_fcgid gives each process one request at a time), and /metrics,
+# answered by yet another process, sums them all: sselight_processes >= 2
+# and sselight_subscribers = N within 8 s (the streams of earlier checks
+# may still be ending). Then /stats "processes" shows one subscriber on
+# each of N processes.
+fcgid_metrics() {
+    local ch="fcgid-mx-$$-$RANDOM" n=4 pids=() i procs per
+    rm -f "$OUT_DIR"/fcgid-mx?.txt
+    for i in $(seq 1 "$n"); do
+        curl -sN --max-time 25 -o "$OUT_DIR/fcgid-mx$i.txt" "$BASE_URL/events/$ch" &
+        pids+=($!)
+    done
+    for i in $(seq 1 "$n"); do wait_line "$OUT_DIR/fcgid-mx$i.txt" '^retry: ' 5; done
+    if deploy_metrics_until 8 sselight_processes -ge 2 sselight_subscribers -eq "$n" \
+        "sselight_channel_subscribers{channel=\"$ch\"}" -eq "$n"; then
+        t_pass "/metrics sums the stream processes: $DEPLOY_METRICS_SEEN"
+    else
+        t_fail "/metrics sums the stream processes (sselight_processes >= 2, sselight_subscribers = $n)" \
+            "last seen: $DEPLOY_METRICS_SEEN"
+    fi
+    curl -s --max-time 5 -o "$OUT_DIR/fcgid-mx-stats.json" "$BASE_URL/stats"
+    procs=$(grep -o '"processes":\[[^]]*\]' "$OUT_DIR/fcgid-mx-stats.json")
+    # The subscriber counts of the processes that hold any, largest first.
+    per=$(grep -o '"subscribers":[0-9]*' <<< "$procs" | cut -d: -f2 | grep -v '^0$' | sort -rn | tr '\n' ' ')
+    echo "# mod_fcgid, $n subscribers: /stats lists $(grep -o '"pid":' <<< "$procs" | wc -l)" \
+        "stream processes; those with subscribers hold: ${per:-none}"
+    t_eq "/stats \"processes\": the $n subscribers are on $n processes, one each" \
+        "$(printf '1 %.0s' $(seq 1 "$n"))" "$per"
+    for i in "${pids[@]}"; do stop_curl "$i"; done
+}
+
+# fcgid_disconnect: the channels in /stats are those of the process that
+# answers it, so deploy_check_disconnect cannot see another process's
+# subscriber here. A kill -9'd client's stream must be freed within
+# heartbeat + 2 s all the
 # same: its process logs it (mod_fcgid sends the responders' stderr to
 # Apache's error log).
 fcgid_disconnect() {
@@ -357,6 +390,7 @@ run_setup() {
     deploy_check_example1
     [ ${#warm[@]} -gt 0 ] && wait "${warm[@]}"
     deploy_check_pubsub
+    deploy_check_metrics
     if [ "$full" = 1 ]; then
         body_limit "$mode"
         deploy_check_heartbeat "$IDLE_S"
@@ -364,6 +398,7 @@ run_setup() {
             deploy_check_disconnect "$SSELIGHT_HEARTBEAT_MS"
         else
             fcgid_process_model
+            fcgid_metrics
             fcgid_disconnect
             fcgid_spawn_delay
         fi

@@ -2,9 +2,9 @@
 # deploy/lighttpd/sselight.conf included by a host lighttpd that serves a
 # site of its own: sselight under /apps/sse (pages, assets, streams, the
 # channels API, heartbeats against a short backend read-timeout, freed
-# streams), the host's own site unchanged, the Example 1 page in the
-# headless browser under the prefix, and several streams over one HTTP/2
-# connection.
+# streams, /metrics and /status), the host's own site unchanged, the
+# Example 1 page in the headless browser under the prefix, and several
+# streams over one HTTP/2 connection.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$ROOT/tests/lib/deploy_checks.sh"
 
@@ -27,6 +27,7 @@ deploy_check_example1
 deploy_check_pubsub
 deploy_check_heartbeat 3
 deploy_check_disconnect 1000
+deploy_check_metrics
 unset DEPLOY_LABEL
 
 out=$(BASE_URL=$BASE_URL timeout 20 node "$ROOT/tests/lib/h2-streams.mjs" 5)

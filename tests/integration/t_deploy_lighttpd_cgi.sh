@@ -3,7 +3,8 @@
 # programs run by lighttpd's mod_cgi, one process per request (each open
 # stream a process of its own), under /apps/sse. The shared deploy checks
 # (Example 1's bytes and timing, every page asset, pub/sub between CGI
-# processes, resume, heartbeats through a short read timeout), a killed
+# processes, resume, heartbeats through a short read timeout, /metrics
+# summed over the CGI stream processes, /status), a killed
 # client's stream process gone within heartbeat + 1 s, the stream cap, and
 # nothing left running once lighttpd stops.
 source "$(dirname "$0")/../lib/harness.sh"
@@ -31,6 +32,7 @@ DEPLOY_LABEL="lighttpd mod_cgi $PREFIX_URL"
 deploy_check_example1
 deploy_check_pubsub
 deploy_check_heartbeat 3
+deploy_check_metrics
 deploy_check_disconnect_procs 1000 stream_procs
 unset DEPLOY_LABEL
 

@@ -197,6 +197,7 @@ run_deployment() {
     deploy_check_pubsub
     deploy_check_heartbeat "$IDLE_S"
     deploy_check_disconnect "$HB_MS"
+    deploy_check_metrics
 
     # nginx-specific: what the host server around the snippet must not do.
     curl -sN --max-time 1.5 -H 'Accept-Encoding: gzip' -D "$DEPLOY_OUT/gz.head" \

@@ -16,8 +16,9 @@
 #           suexec as the user
 # Each runs the shared deploy checks under /~USER/sse (Example 1's bytes and
 # timing, every page asset, pub/sub with the installed token, resume, a
-# quiet stream kept by heartbeats, a killed client's stream process gone
-# within heartbeat + 1 s), and: the settings file, the data dir and
+# quiet stream kept by heartbeats, /metrics summed over the CGI stream
+# processes and /status, a killed client's stream process gone within
+# heartbeat + 1 s), and: the settings file, the data dir and
 # .htaccess cannot be downloaded, the stream cap gives 503 with
 # Retry-After, the programs run as the user under suexec, and no process of
 # the user is left once Apache stops. Under suexec also Chromium: Example 1
@@ -225,6 +226,7 @@ run_variant() {
     deploy_check_example1
     deploy_check_pubsub
     deploy_check_heartbeat 3
+    deploy_check_metrics
     stream_pids() { user_streams "$owner"; }
     deploy_check_disconnect_procs "$HB_MS" stream_pids
     unset DEPLOY_PUBLISH_AUTH

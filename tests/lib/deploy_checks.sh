@@ -15,6 +15,14 @@
 #   deploy_check_disconnect [HEARTBEAT_MS]
 #                                  a kill -9'd subscriber is freed in the
 #                                  responder within heartbeat + 2 s (/stats)
+#   deploy_check_metrics           /metrics is the Prometheus text format and
+#                                  counts a new subscriber within 5 s (summed
+#                                  over every stream process); /status is 200
+#                                  and connects to PREFIX/streams/status,
+#                                  which sends status events
+#   deploy_metrics_until SECONDS NAME OP VALUE...
+#                                  polls /metrics until the samples compare
+#                                  (for checks of a test's own)
 #
 # Optional variables:
 #   DEPLOY_PUBLISH_AUTH  a header for the publishes ("Authorization: Bearer
@@ -294,4 +302,82 @@ deploy_check_disconnect_procs() {
     wait "$pid" 2>/dev/null
     left=$(wait_gone "$limit" ${new:-0})
     _deploy_eq "after kill -9 of the client its stream process is gone within $limit s" "" "$left"
+}
+
+# _deploy_prefix: the path part of BASE_URL (the mount prefix; empty at
+# the site root).
+_deploy_prefix() { sed -E 's#^[a-zA-Z]+://[^/]+##' <<< "$BASE_URL"; }
+
+# _deploy_metric SAMPLE FILE: the value of SAMPLE (a metric name with its
+# labels, as /metrics writes them) in a /metrics capture; empty if absent.
+_deploy_metric() { awk -v n="$1" '$1 == n { print $2; exit }' "$2"; }
+
+# deploy_metrics_until SECONDS SAMPLE OP VALUE [SAMPLE OP VALUE ...]: GETs
+# $BASE_URL/metrics every 0.2 s, at most SECONDS, until each SAMPLE compares
+# with VALUE by OP (test's -eq, -ge, ...; integers). Returns 0 then, else 1.
+# DEPLOY_METRICS_SEEN holds what the last answer said ("sample=value ...",
+# "none" for a missing sample).
+deploy_metrics_until() {
+    local limit=$1 f end ok v i name op want
+    shift
+    f=$(_deploy_dir)/metrics.poll
+    end=$(awk -v n="$EPOCHREALTIME" -v l="$limit" 'BEGIN { printf "%.3f", n + l }')
+    while :; do
+        curl -s --max-time 3 -o "$f" "$BASE_URL/metrics" || : > "$f"
+        ok=yes
+        DEPLOY_METRICS_SEEN=""
+        for ((i = 1; i + 2 <= $#; i += 3)); do
+            name=${!i}
+            op=$((i + 1)); op=${!op}
+            want=$((i + 2)); want=${!want}
+            v=$(_deploy_metric "$name" "$f")
+            DEPLOY_METRICS_SEEN="$DEPLOY_METRICS_SEEN $name=${v:-none}"
+            [ -n "$v" ] && test "$v" "$op" "$want" 2>/dev/null || ok=no
+        done
+        DEPLOY_METRICS_SEEN=${DEPLOY_METRICS_SEEN# }
+        [ "$ok" = yes ] && return 0
+        awk -v n="$EPOCHREALTIME" -v e="$end" 'BEGIN { exit !(n < e) }' || return 1
+        sleep 0.2
+    done
+}
+
+deploy_check_metrics() {
+    local d prefix ch pid code ct
+    d=$(_deploy_dir)
+    prefix=$(_deploy_prefix)
+    rm -f "$d/metrics.txt" "$d/mx.sub" "$d/status.html" "$d/status.sse" "$d/status.head"
+    code=$(curl -s --max-time 5 -o "$d/metrics.txt" -w '%{http_code} %{content_type}' "$BASE_URL/metrics")
+    ct=${code#* }
+    _deploy_eq "GET /metrics (from loopback) is 200" 200 "${code%% *}"
+    case "$ct" in
+        "text/plain; version=0.0.4"*) _deploy_pass "/metrics has Content-Type: $ct" ;;
+        *) _deploy_fail "/metrics has Content-Type: text/plain; version=0.0.4" "got '$ct'" ;;
+    esac
+    _deploy_check "/metrics is sselight's (# HELP sselight_ first, sselight_subscribers and sselight_processes)" \
+        bash -c 'head -n 1 "$1" | grep -q "^# HELP sselight_" && grep -q "^sselight_subscribers " "$1" &&
+                 grep -q "^sselight_processes " "$1"' _ "$d/metrics.txt"
+
+    # A subscriber of a channel of its own: counted in the total (summed
+    # over every stream process) and by its channel's label.
+    ch="deploy-mx-$$-$RANDOM"
+    curl -sN --max-time 20 -o "$d/mx.sub" "$BASE_URL/events/$ch" &
+    pid=$!
+    if deploy_metrics_until 5 sselight_subscribers -ge 1 "sselight_channel_subscribers{channel=\"$ch\"}" -eq 1; then
+        _deploy_pass "/metrics counts a new subscriber within 5 s ($DEPLOY_METRICS_SEEN)"
+    else
+        _deploy_fail "/metrics counts a new subscriber within 5 s" "last seen: $DEPLOY_METRICS_SEEN"
+    fi
+    _deploy_stop_curl "$pid"
+
+    # The status page (page responder) and its stream (stream responder).
+    code=$(curl -s --max-time 5 -o "$d/status.html" -w '%{http_code}' "$BASE_URL/status")
+    _deploy_eq "GET /status (from loopback) is 200" 200 "$code"
+    _deploy_check "/status has sse-connect=\"$prefix/streams/status\"" \
+        grep -qF "sse-connect=\"$prefix/streams/status\"" "$d/status.html"
+    curl -sN --max-time 5 -D "$d/status.head" -o "$d/status.sse" "$BASE_URL/streams/status" &
+    pid=$!
+    _deploy_check "$prefix/streams/status sends a status event within 3 s" \
+        wait_for_line "$d/status.sse" '^event: status' 3
+    _deploy_stop_curl "$pid"
+    _deploy_check "... as text/event-stream" grep -qi '^Content-Type: text/event-stream' "$d/status.head"
 }

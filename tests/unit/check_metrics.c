@@ -271,6 +271,8 @@ START_TEST(test_monitor_access)
                      403);
     ck_assert_int_eq(auth_monitor_check("192.0.2.7", "Bearer tok", "tok", &why),
                      0);
+    ck_assert_int_eq(auth_monitor_check("192.0.2.7", "bearer tok", "tok", &why),
+                     0);
     ck_assert_int_eq(auth_monitor_check(NULL, "Bearer tok", "tok", &why), 0);
     ck_assert_int_eq(auth_monitor_check(NULL, NULL, NULL, &why), 403);
 }
