@@ -98,7 +98,7 @@ main_lane() {
     run_part t_faults 240 tests/integration/t_faults.sh
     run_part t_store_stall 180 tests/integration/t_store_stall.sh
     run_part t_hostile 180 tests/integration/t_hostile.sh
-    run_part browser 120 tests/browser/t_browser.sh
+    run_part browser 240 tests/browser/t_browser.sh
 }
 
 t_start=$SECONDS

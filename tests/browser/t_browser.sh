@@ -42,9 +42,12 @@ RESUME_DROP="pgrep -s $SERVER_PID -x stream.fcgi | xargs -r kill -KILL" RESUME_B
 check "lighttpd and both responders stop on SIGTERM (resume)" server_stop
 
 # The live status page, on a server with two stream processes, so that the
-# numbers it shows are sums over both.
+# numbers it shows are sums over both. A 2 s heartbeat finds the closed
+# subscribers sooner (lighttpd sees a client's close at its next write).
+export SSELIGHT_HEARTBEAT_MS=2000
 SSELIGHT_STREAM_PROCS=2 server_start || fail "lighttpd starts with two stream processes"
 STATUS_PROCS=2 run_mjs status 100
+unset SSELIGHT_HEARTBEAT_MS
 check "the status screenshot was saved" test -s "$OUT_DIR/status.png"
 check "lighttpd and its responders stop on SIGTERM (status)" server_stop
 harness_finish

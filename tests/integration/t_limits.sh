@@ -7,7 +7,9 @@
 source "$(dirname "$0")/../lib/harness.sh"
 
 stats() { curl -s --max-time 5 "$BASE_URL/stats"; }
-stat_num() { stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+# The first match: /stats's top-level members describe the answering
+# process ("totals" repeats some of them for the whole instance).
+stat_num() { stats | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
 
 export SSELIGHT_DATA_DIR=$(mktemp -d /tmp/sselight-d.XXXXXX)
 export SSELIGHT_HEARTBEAT_MS=500
