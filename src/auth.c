@@ -25,6 +25,13 @@ int auth_addr_is_loopback(const char *addr)
            strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
+int auth_bearer_check(const char *authorization, const char *token)
+{
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 401;
+    return auth_token_equal(authorization + 7, token) ? 0 : 403;
+}
+
 int auth_monitor_check(const char *remote_addr, const char *authorization,
                        const char *token, const char **why)
 {
@@ -36,15 +43,11 @@ int auth_monitor_check(const char *remote_addr, const char *authorization,
                "unless SSELIGHT_METRICS_TOKEN is set";
         return 403;
     }
-    /* The scheme name is case-insensitive (RFC 9110, 11.1). */
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0) {
+    int status = auth_bearer_check(authorization, token);
+    if (status == 401)
         *why = "unauthorized: send Authorization: Bearer "
                "<SSELIGHT_METRICS_TOKEN>";
-        return 401;
-    }
-    if (!auth_token_equal(authorization + 7, token)) {
+    else if (status == 403)
         *why = "forbidden: wrong token";
-        return 403;
-    }
-    return 0;
+    return status;
 }

@@ -10,6 +10,13 @@ int auth_token_equal(const char *given, const char *want);
  * address: 127.0.0.0/8, ::1, or ::ffff:127.x.x.x. */
 int auth_addr_is_loopback(const char *addr);
 
+/* The "Authorization: Bearer TOKEN" check shared by publishing and the
+ * monitoring routes: 0 when authorization (the header's value, may be
+ * NULL) carries token (not empty), else 401 (no bearer token sent, or
+ * another scheme) or 403 (the wrong token). The scheme name is matched
+ * without regard to case (RFC 9110, 11.1). */
+int auth_bearer_check(const char *authorization, const char *token);
+
 /* Who may see the monitoring routes (/metrics, /stats, /status): loopback
  * always; others only with "Authorization: Bearer TOKEN" where token is
  * SSELIGHT_METRICS_TOKEN (NULL or "": none set). Returns 0 when allowed,

@@ -14,7 +14,6 @@
 #include "fcgi_proto.h"
 #include "fcgi_reader.h"
 #include "mem.h"
-#include "metrics.h"
 
 #define FCGI_CONN_READ_CHUNK 16384
 #define FCGI_ACCEPT_PAUSE_MS 1000 /* after EMFILE, before accepting again */
@@ -76,15 +75,8 @@ static void fcgi_conn_kill(struct fcgi_conn *conn, int closed, const char *why)
     if (conn->state == FCGI_CONN_DEAD)
         return;
     struct loop *loop = conn->listener->loop;
-    struct fcgi_listener_stats *st = &conn->listener->stats;
-    switch (closed) {
-    case METRICS_CLOSED_CLIENT:   st->closed_client++; break;
-    case METRICS_CLOSED_SLOW:     st->closed_slow++; break;
-    case METRICS_CLOSED_CAP:      st->closed_cap++; break;
-    case METRICS_CLOSED_SHUTDOWN: st->closed_shutdown++; break;
-    case METRICS_CLOSED_ERROR:    st->closed_error++; break;
-    default: break; /* the response ended */
-    }
+    if (closed >= 0 && closed < METRICS_CLOSED_N) /* -1: the response ended */
+        conn->listener->stats.closed[closed]++;
     conn->state = FCGI_CONN_DEAD;
     conn->close_why = why;
     if (loop_io_del(loop, &conn->io) != 0)
@@ -491,7 +483,7 @@ void fcgi_listener_end_all(struct fcgi_listener *l)
 {
     for (struct fcgi_conn *c = l->conns; c; c = c->next) {
         if (c->state == FCGI_CONN_ACTIVE) {
-            l->stats.closed_shutdown++;
+            l->stats.closed[METRICS_CLOSED_SHUTDOWN]++;
             fcgi_conn_append_end(c);
             fcgi_conn_flush(c);
         } else if (c->state == FCGI_CONN_READING) {

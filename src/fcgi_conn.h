@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "loop.h"
+#include "metrics.h"
 #include "stream_conn.h"
 
 struct fcgi_conn;
@@ -27,12 +28,10 @@ struct fcgi_limits {
 struct fcgi_listener_stats {
     size_t open;           /* connections right now */
     unsigned long long accepted;
-    unsigned long long closed_cap;   /* output cap reached */
-    unsigned long long closed_slow;  /* write timeout */
     unsigned long long sends;        /* send() calls that took bytes */
-    unsigned long long closed_client;   /* peer or web server went away */
-    unsigned long long closed_shutdown; /* ended by fcgi_listener_end_all */
-    unsigned long long closed_error;    /* protocol or system error */
+    /* Closed before their response ended, by enum metrics_closed (a
+     * shutdown counts the connections fcgi_listener_end_all ended). */
+    unsigned long long closed[METRICS_CLOSED_N];
 };
 
 /* Starts accepting on listen_fd (made non-blocking here; not closed by the

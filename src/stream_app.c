@@ -140,7 +140,8 @@ static void stream_app_reply_stats(struct stream_app *app,
             (unsigned long long)ev.published, (unsigned long long)ev.delivered,
             (unsigned long long)ev.heartbeats,
             (unsigned long long)ev.refused_cap,
-            (unsigned long long)ev.refused_busy, ls.closed_slow, ls.closed_cap,
+            (unsigned long long)ev.refused_busy,
+            ls.closed[METRICS_CLOSED_SLOW], ls.closed[METRICS_CLOSED_CAP],
             ls.accepted, ls.sends);
         if (app->monitor)
             stream_monitor_append_json(app->monitor, &out);
@@ -277,11 +278,8 @@ static void stream_app_fill_metrics(void *arg, struct metrics_slot *mine)
         c->g.connections = ls.open;
         c->t.accepted = ls.accepted;
         c->t.sends = ls.sends;
-        c->t.closed[METRICS_CLOSED_CLIENT] = ls.closed_client;
-        c->t.closed[METRICS_CLOSED_SLOW] = ls.closed_slow;
-        c->t.closed[METRICS_CLOSED_CAP] = ls.closed_cap;
-        c->t.closed[METRICS_CLOSED_SHUTDOWN] = ls.closed_shutdown;
-        c->t.closed[METRICS_CLOSED_ERROR] = ls.closed_error;
+        for (int i = 0; i < METRICS_CLOSED_N; i++)
+            c->t.closed[i] = ls.closed[i];
     } else {
         c->g.connections = 1; /* CGI: this process's one request */
     }

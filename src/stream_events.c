@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <time.h>
 
@@ -643,17 +642,14 @@ static int events_authorise(struct stream_events *ev, struct stream_conn *conn,
                            "only from this machine (loopback)");
         return -1;
     }
-    const char *auth = stream_conn_param(conn, "HTTP_AUTHORIZATION");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+    int status = auth_bearer_check(
+        stream_conn_param(conn, "HTTP_AUTHORIZATION"), ev->token);
+    if (status == 401)
         events_reply_error(conn, method, 401, "unauthorized: send "
                            "Authorization: Bearer <token>");
-        return -1;
-    }
-    if (!auth_token_equal(auth + 7, ev->token)) {
+    else if (status == 403)
         events_reply_error(conn, method, 403, "forbidden: wrong token");
-        return -1;
-    }
-    return 0;
+    return status == 0 ? 0 : -1;
 }
 
 /* A batch being collected from a text/event-stream body, straight into

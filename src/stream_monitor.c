@@ -85,9 +85,10 @@ void stream_monitor_proc_usage(long long *rss_bytes, long long *fds)
 
 static size_t monitor_count_viewers(const struct stream_monitor *m);
 
-/* Fills this process's numbers, writes them to its slot and reads every
- * slot into m->inst. */
-static void monitor_refresh(struct stream_monitor *m, int fresh)
+/* Fills this process's numbers into m->mine and writes them to its slot
+ * (fresh: count the open descriptors now). Returns 0, or -1 when there is
+ * no slot or the write failed. */
+static int monitor_write_mine(struct stream_monitor *m, int fresh)
 {
     struct metrics_slot *mine = &m->mine;
     memset(mine, 0, sizeof *mine);
@@ -109,15 +110,21 @@ static void monitor_refresh(struct stream_monitor *m, int fresh)
     }
     mine->rss_bytes = rss;
     mine->fds = m->fds;
+    return m->slots ? metrics_slots_update(m->slots, mine) : -1;
+}
+
+/* monitor_write_mine, then every slot into m->inst. */
+static void monitor_refresh(struct stream_monitor *m, int fresh)
+{
     struct metrics_instance *in = &m->inst;
-    if (m->slots && metrics_slots_update(m->slots, mine) == 0 &&
+    if (monitor_write_mine(m, fresh) == 0 &&
         metrics_instance_read(m->slots, in) == 0)
         return;
     if (m->slots)
         fprintf(stderr, "stream: reading %s: %m; showing this process only\n",
                 METRICS_SLOTS_FILE);
     metrics_instance_reset(in);
-    metrics_instance_add(in, mine);
+    metrics_instance_add(in, &m->mine);
 }
 
 static const struct monitor_sample *monitor_sample_back(
@@ -571,7 +578,9 @@ void stream_monitor_free(struct stream_monitor *m)
     loop_timer_stop(m->loop, &m->tick);
     if (m->slots) {
         /* The final totals go to the slot, then to the retired totals. */
-        monitor_refresh(m, 0);
+        if (monitor_write_mine(m, 0) != 0)
+            fprintf(stderr, "stream: metrics: writing the last numbers: "
+                    "%m; the totals of the last second are lost\n");
         metrics_slots_close(m->slots);
     }
     metrics_instance_free(&m->inst);
