@@ -194,18 +194,24 @@ clean:
 # PREFIX/lib/sselight, the command-line tools in PREFIX/bin, the web assets
 # (with the pinned client files) in PREFIX/share/sselight/www, the host
 # server configs and systemd units in PREFIX/share/sselight/<server>/
-# (the units' paths rewritten to PREFIX), the docs in
-# PREFIX/share/doc/sselight. make uninstall removes exactly those files.
+# (the units' paths rewritten to PREFIX), README, SECURITY and docs/ in
+# PREFIX/share/doc/sselight, the man pages in PREFIX/share/man (their
+# paths rewritten too). make uninstall removes exactly those files.
 PREFIX   ?= /usr/local
 LIBDIR   := $(PREFIX)/lib/sselight
 SHAREDIR := $(PREFIX)/share/sselight
 DOCDIR   := $(PREFIX)/share/doc/sselight
+MANDIR   := $(PREFIX)/share/man
+MAN1     := man/sselight-pub.1 man/sselight-token.1
+MAN7     := man/sselight.7
+DOCS     := $(wildcard docs/*.md docs/*.png)
 INSTALL_FILES = $(LIBDIR)/stream.fcgi $(LIBDIR)/index.fcgi \
     $(PREFIX)/bin/sselight-pub $(PREFIX)/bin/sselight-token \
     $(SHAREDIR)/www/assets/style.css $(SHAREDIR)/www/assets/sse-resume.js \
     $(VENDOR:www/%=$(SHAREDIR)/www/%) \
     $(patsubst deploy/%,$(SHAREDIR)/%,$(wildcard deploy/*/*)) \
-    $(DOCDIR)/README.md $(DOCDIR)/SECURITY.md
+    $(DOCDIR)/README.md $(DOCDIR)/SECURITY.md $(DOCS:%=$(DOCDIR)/%) \
+    $(MAN1:man/%=$(MANDIR)/man1/%) $(MAN7:man/%=$(MANDIR)/man7/%)
 
 install: build
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DOCDIR)
@@ -219,12 +225,18 @@ install: build
 	    case $$f in deploy/systemd/*) sed -i 's|/usr/local|$(PREFIX)|g' $$t || exit 1 ;; esac; \
 	done
 	install -m 644 README.md SECURITY.md $(DESTDIR)$(DOCDIR)/
+	for f in $(DOCS); do install -D -m 644 $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; done
+	@# The man pages name the installed paths: /usr/local becomes PREFIX.
+	for f in $(MAN1) $(MAN7); do \
+	    t=$(DESTDIR)$(MANDIR)/man$${f##*.}/$${f#man/}; install -D -m 644 $$f $$t || exit 1; \
+	    sed -i 's|/usr/local|$(PREFIX)|g' $$t || exit 1; \
+	done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
 	@# Only directories that are sselight's own, and only when empty.
 	-[ ! -d $(DESTDIR)$(SHAREDIR) ] || find $(DESTDIR)$(SHAREDIR) -depth -type d -empty -delete
-	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null; true
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null; true
 
 # make install-shared TO=DIR DATA=DIR: into a hosting account's web space,
 # as its user, with no root (see README, Shared hosting). Uses what make

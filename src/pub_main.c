@@ -3,6 +3,7 @@
  * data directory is the permission) and wakes every subscriber process.
  *   sselight-pub [-d DATA_DIR] [-e EVENT] [-k KEY] CHANNEL [DATA]
  *   sselight-pub [-d DATA_DIR] --stats [--watch]
+ *   sselight-pub --help | --version
  * DATA defaults to standard input. Prints the event id. With -k, a repeat
  * of the same KEY in the channel stores nothing and prints the first id.
  * --stats prints the instance's numbers from DATA_DIR/metrics.slots (what
@@ -19,24 +20,30 @@
 #include "metrics_slots.h"
 #include "query.h"
 #include "utf8.h"
+#include "version.h"
 
 #define PUB_DATA_MAX (64 * 1024) /* the same limit as POST /events */
 
-static int pub_usage(void)
+/* Prints the synopsis and what the arguments mean to OUT; returns RC (0
+ * for --help, 2 for a usage error, which goes to stderr). The synopsis is
+ * the one in man/sselight-pub.1 (t_docs compares them). */
+static int pub_usage(FILE *out, int rc)
 {
-    fprintf(stderr,
-            "usage: sselight-pub [-d DATA_DIR] [-e EVENT] [-k KEY] CHANNEL [DATA]\n"
-            "       sselight-pub [-d DATA_DIR] --stats [--watch]\n"
-            "  publishes DATA (or standard input) to CHANNEL; prints its id\n"
+    fprintf(out,
+            "usage: sselight-pub [-d data_dir] [-e event] [-k key] channel [data]\n"
+            "       sselight-pub [-d data_dir] --stats [--watch]\n"
+            "       sselight-pub --help | --version\n"
+            "  publishes data (or standard input) to channel; prints its id\n"
             "  --stats: prints the numbers of the stream processes that use\n"
-            "       DATA_DIR (as /metrics and /status show them); --watch:\n"
+            "       data_dir (as /metrics and /status show them); --watch:\n"
             "       again every second until interrupted\n"
-            "  DATA_DIR: default $SSELIGHT_DATA_DIR, else data_dir in the\n"
+            "  data_dir: default $SSELIGHT_DATA_DIR, else data_dir in the\n"
             "       settings file ($SSELIGHT_CONFIG), else ./var\n"
-            "  EVENT: the SSE event name, default \"message\"\n"
-            "  KEY: idempotency key; publishing the same KEY again stores\n"
-            "       nothing and prints the first id\n");
-    return 2;
+            "  event: the SSE event name, default \"message\"\n"
+            "  key: idempotency key; publishing the same key again stores\n"
+            "       nothing and prints the first id\n"
+            "  see man sselight-pub\n");
+    return fflush(out) != 0 ? 1 : rc;
 }
 
 /* Reads standard input, at most PUB_DATA_MAX bytes. Returns the length or -1. */
@@ -148,20 +155,15 @@ static int pub_stats(const char *dir, int watch)
 
 int main(int argc, char **argv)
 {
-    /* A cron job on a hosting account finds its settings the way the
-     * programs do: SSELIGHT_CONFIG=~/public_html/sse/sselight.conf. */
-    char conf[4096], conf_err[600];
-    if (config_load(NULL, conf, sizeof conf, conf_err, sizeof conf_err) != 0) {
-        fprintf(stderr, "sselight-pub: %s\n", conf_err);
-        return 2;
-    }
-    const char *dir = getenv("SSELIGHT_DATA_DIR");
+    const char *dir = NULL;
     const char *event = "message";
     const char *key = NULL;
     int opt, stats = 0, watch = 0;
     static const struct option longopts[] = {
         { "stats", no_argument, NULL, 's' },
         { "watch", no_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     while ((opt = getopt_long(argc, argv, "d:e:k:h", longopts, NULL)) != -1) {
@@ -171,16 +173,29 @@ int main(int argc, char **argv)
         case 'k': key = optarg; break;
         case 's': stats = 1; break;
         case 'w': watch = 1; break;
-        default: return pub_usage();
+        case 'h': return pub_usage(stdout, 0);
+        case 'V':
+            return printf("sselight-pub %s\n", SSELIGHT_VERSION) < 0 ||
+                   fflush(stdout) != 0;
+        default: return pub_usage(stderr, 2);
         }
     }
+    /* A cron job on a hosting account finds its settings the way the
+     * programs do: SSELIGHT_CONFIG=~/public_html/sse/sselight.conf. */
+    char conf[4096], conf_err[600];
+    if (config_load(NULL, conf, sizeof conf, conf_err, sizeof conf_err) != 0) {
+        fprintf(stderr, "sselight-pub: %s\n", conf_err);
+        return 2;
+    }
+    if (!dir)
+        dir = getenv("SSELIGHT_DATA_DIR");
     if (watch && !stats)
-        return pub_usage();
+        return pub_usage(stderr, 2);
     if (stats)
         return optind == argc ? pub_stats(dir && *dir ? dir : "var", watch)
-                              : pub_usage();
+                              : pub_usage(stderr, 2);
     if (optind >= argc || argc - optind > 2)
-        return pub_usage();
+        return pub_usage(stderr, 2);
     const char *channel = argv[optind];
     if (!query_channel_valid(channel)) {
         fprintf(stderr, "sselight-pub: bad channel name '%s': use 1-64 of "

@@ -4,6 +4,7 @@
  *   SSELIGHT_SUBSCRIBE_SECRET=... sselight-token [-t SECONDS] CHANNEL
  * Prints the token; the subscriber adds ?token=TOKEN to its /events URL. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,25 +13,36 @@
 
 #include "query.h"
 #include "subtoken.h"
+#include "version.h"
 
 #define TOKEN_TTL_DEFAULT 3600L
 #define TOKEN_TTL_MAX (366L * 24 * 3600)
 
-static int token_usage(void)
+/* Prints the synopsis and what the arguments mean to OUT; returns RC (0
+ * for --help, 2 for a usage error, which goes to stderr). The synopsis is
+ * the one in man/sselight-token.1 (t_docs compares them). */
+static int token_usage(FILE *out, int rc)
 {
-    fprintf(stderr,
-            "usage: sselight-token [-t SECONDS] CHANNEL\n"
-            "  prints a token that lets its holder subscribe to CHANNEL (a\n"
-            "  private-... channel) for SECONDS (default 3600, at most one year)\n"
-            "  the secret comes from $SSELIGHT_SUBSCRIBE_SECRET\n");
-    return 2;
+    fprintf(out,
+            "usage: sselight-token [-t seconds] channel\n"
+            "       sselight-token --help | --version\n"
+            "  prints a token that lets its holder subscribe to channel (a\n"
+            "  private-... channel) for seconds (default 3600, at most one year)\n"
+            "  the secret comes from $SSELIGHT_SUBSCRIBE_SECRET\n"
+            "  see man sselight-token\n");
+    return fflush(out) != 0 ? 1 : rc;
 }
 
 int main(int argc, char **argv)
 {
     long ttl = TOKEN_TTL_DEFAULT;
     int opt;
-    while ((opt = getopt(argc, argv, "t:h")) != -1) {
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    while ((opt = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
         char *end;
         switch (opt) {
         case 't':
@@ -42,12 +54,17 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'h':
+            return token_usage(stdout, 0);
+        case 'V':
+            return printf("sselight-token %s\n", SSELIGHT_VERSION) < 0 ||
+                   fflush(stdout) != 0;
         default:
-            return token_usage();
+            return token_usage(stderr, 2);
         }
     }
     if (optind != argc - 1)
-        return token_usage();
+        return token_usage(stderr, 2);
     const char *channel = argv[optind];
     const char *secret = getenv("SSELIGHT_SUBSCRIBE_SECRET");
     if (!secret || strlen(secret) < SUBTOKEN_SECRET_MIN) {

@@ -11,7 +11,7 @@ target=${1:-run}
 # (node and npm often come from NodeSource rather than Debian's packages).
 build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libhiredis-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
-test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind nginx apache2 apache2-suexec-pristine libapache2-mod-fcgid spawn-fcgi redis-server sqlite3 prometheus"
+test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind nginx apache2 apache2-suexec-pristine libapache2-mod-fcgid spawn-fcgi redis-server sqlite3 prometheus haproxy h2o caddy mandoc"
 bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox redis-server sqlite3"
 
 case "$target" in
@@ -38,6 +38,7 @@ command_for_pkg() {
         lighttpd) echo lighttpd ;;
         chromium) echo chromium ;;
         nginx) echo nginx ;;
+        mandoc) echo mandoc ;;
         gnuplot-nox) echo gnuplot ;;
         *) echo "" ;;
     esac

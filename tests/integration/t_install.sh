@@ -2,7 +2,8 @@
 # make install DESTDIR=... PREFIX=/opt/sselight: the tree it lays out, the
 # files' modes and bytes, a host lighttpd that serves sselight from the
 # installed tree alone (the shipped include, the installed responders and
-# web assets), then make uninstall: no file of ours is left.
+# web assets), the guides and man pages (man finds them in PREFIX/share/man),
+# then make uninstall: no file of ours is left.
 source "$(dirname "$0")/../lib/harness.sh"
 
 DEST=$(mktemp -d /tmp/sselight-inst.XXXXXX)
@@ -36,6 +37,28 @@ if ls "$R/share/sselight/systemd/"* >/dev/null 2>&1; then
 fi
 expect_eq "the installed sselight-token runs (usage: exit 2)" 2 \
     "$("$R/bin/sselight-token" >/dev/null 2>&1; echo $?)"
+v=$("$R/bin/sselight-pub" --version); rc=$?
+expect_eq "the installed sselight-pub --version prints its version, exit 0" "0 sselight-pub X.Y.Z" \
+    "$rc $(sed -E 's/[0-9]+\.[0-9]+\.[0-9]+$/X.Y.Z/' <<< "$v")"
+
+# The guides and man pages.
+n=0
+for f in $(cd "$ROOT" && ls docs/*.md docs/*.png 2>/dev/null); do
+    n=$((n + 1))
+    [ "$(stat -c %a "$R/share/doc/sselight/$f" 2>/dev/null)" = 644 ] || fail "$f is installed in share/doc/sselight, mode 644"
+done
+check "all $n files of docs/ are installed under share/doc/sselight, mode 644" test "$n" -ge 8
+for f in man1/sselight-pub.1 man1/sselight-token.1 man7/sselight.7; do
+    expect_eq "share/man/$f is installed, mode 644" 644 "$(stat -c %a "$R/share/man/$f" 2>/dev/null)"
+done
+for page in "1 sselight-pub" "1 sselight-token" "7 sselight"; do
+    set -- $page
+    first=$(MANPATH="$R/share/man" MANWIDTH=80 man -P cat "$1" "$2" 2>"$OUT_DIR/man-$2.err" | grep -m1 -A1 '^NAME' | tail -n1)
+    check "man $1 $2 finds the installed page and renders its NAME ('$first')" \
+        grep -qE "^ +$2 (-|—) " <<< "$first"
+done
+check "the installed sselight(7) names the installed paths ($P), not /usr/local" \
+    bash -c "grep -q '$P/lib/sselight' '$R/share/man/man7/sselight.7' && ! grep -q /usr/local '$R/share/man/man7/sselight.7'"
 
 # A host lighttpd serving sselight from the installed tree alone.
 check "a host lighttpd with the installed include starts" host_lighttpd_start /sse \
