@@ -133,6 +133,32 @@ static const char *config_check(const struct config_key *k, const char *value,
     return "unknown kind";
 }
 
+int config_env_number(const char *env, unsigned long long def,
+                      unsigned long long *out, char *err, size_t errlen)
+{
+    const struct config_key *k = NULL;
+    for (size_t i = 0; i < CONFIG_NKEYS; i++)
+        if (strcmp(config_keys[i].env, env) == 0 &&
+            config_keys[i].kind == CONFIG_NUMBER)
+            k = &config_keys[i];
+    if (!k) {
+        snprintf(err, errlen, "%s is not a number setting", env);
+        return -1;
+    }
+    const char *v = getenv(env);
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    char why[200];
+    if (config_check(k, v, why, sizeof why)) {
+        snprintf(err, errlen, "%s must be a number from %llu to %llu, not "
+                 "'%.40s'", env, k->min, k->max, v);
+        return -1;
+    }
+    *out = strtoull(v, NULL, 10);
+    return 0;
+}
+
 /* Blanks around a setting's parts: space and tab. */
 static int config_blank(char c)
 {

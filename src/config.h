@@ -36,6 +36,13 @@ int config_parse(const char *text, size_t len, const char *file,
 /* The environment variable a key sets, or NULL for an unknown key. */
 const char *config_env_name(const char *key);
 
+/* Reads the number setting env ("SSELIGHT_HISTORY") from the environment,
+ * within the bounds the settings file applies to it: def when the variable
+ * is unset or empty. Returns 0, or -1 with "ENV must be a number from MIN to
+ * MAX, not 'x'" in err (also for an env that is not a number setting). */
+int config_env_number(const char *env, unsigned long long def,
+                      unsigned long long *out, char *err, size_t errlen);
+
 /* Finds and applies the settings file: $SSELIGHT_CONFIG when set and not
  * empty (then the file must exist), else DIR/sselight.conf, DIR being
  * program_dir or, when NULL, the directory of the running program

@@ -180,13 +180,19 @@ static int room_post(const struct page_req *req, struct buf *out,
     if (!room_broker) {
         const char *dir = getenv("SSELIGHT_DATA_DIR");
         char err[256];
+        /* The room keeps as many events as the stream responder keeps. */
+        unsigned long long history = 0;
         if (!req->fcgi && (!dir || !*dir))
             /* Under CGI the working directory is the program's, inside the
              * document root: a default data dir there could be downloaded. */
             fprintf(stderr, "page: room: %s\n", CGI_REQUEST_NO_DATA_DIR);
+        else if (config_env_number("SSELIGHT_HISTORY", 0, &history, err,
+                                   sizeof err) != 0)
+            fprintf(stderr, "page: room: %s\n", err);
         else if (!(room_broker = broker_open(getenv("SSELIGHT_BROKER"),
-                                             dir && *dir ? dir : "var", 0,
-                                             err, sizeof err)))
+                                             dir && *dir ? dir : "var",
+                                             (unsigned)history, err,
+                                             sizeof err)))
             fprintf(stderr, "page: room: %s\n", err);
     }
     char when[16];

@@ -231,9 +231,17 @@ int main(int argc, char **argv)
         return 1;
     }
     char err[512];
+    /* The channel keeps as many events as the stream responder keeps:
+     * each publish trims it to SSELIGHT_HISTORY (0: the broker's default). */
+    unsigned long long history;
+    if (config_env_number("SSELIGHT_HISTORY", 0, &history, err,
+                          sizeof err) != 0) {
+        fprintf(stderr, "sselight-pub: %s\n", err);
+        return 2;
+    }
     struct broker *b = broker_open(getenv("SSELIGHT_BROKER"),
-                                   dir && *dir ? dir : "var", 0, err,
-                                   sizeof err);
+                                   dir && *dir ? dir : "var",
+                                   (unsigned)history, err, sizeof err);
     if (!b) {
         fprintf(stderr, "sselight-pub: %s\n", err);
         return 1;

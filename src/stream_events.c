@@ -430,8 +430,8 @@ static const char *events_check_private(const struct stream_events *ev,
                 best = got;
         }
         if (tokens == 0)
-            return "forbidden: a private- channel needs ?token= (see README, "
-                   "Private channels)";
+            return "forbidden: a private- channel needs ?token= (see "
+                   "docs/api.md, Private channels)";
         if (best != SUBTOKEN_OK)
             return best == SUBTOKEN_EXPIRED ? "forbidden: token expired"
                  : best == SUBTOKEN_WRONG ? "forbidden: token not valid for "
@@ -455,7 +455,7 @@ static const char *events_check_caps(const struct stream_events *ev,
 }
 
 /* Tells a resuming client, per channel, that events it has not seen were
- * dropped by the history bound. Documented in README. */
+ * dropped by the history bound. Documented in docs/api.md. */
 static void events_send_missed(struct events_sub *s,
                                const struct store_job *job, long long resume)
 {

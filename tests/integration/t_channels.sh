@@ -223,6 +223,13 @@ check "... and the subscriber gets the event" \
 k_cli=$("$ROOT/cgi-bin/sselight-pub" -k nightly-2026-11-25 cli "report" 2>/dev/null)
 expect_eq "sselight-pub -k with a used key prints the first id" "$k_cli" \
     "$("$ROOT/cgi-bin/sselight-pub" -k nightly-2026-11-25 cli "report again" 2>/dev/null)"
+# ... and keeps a channel to SSELIGHT_HISTORY (5 here) as the server does
+for i in 1 2 3 4 5 6 7; do "$ROOT/cgi-bin/sselight-pub" clihist "e$i" > /dev/null; done
+expect_eq "7 events from sselight-pub with SSELIGHT_HISTORY=5: the last 5 are kept" "e3 e4 e5 e6 e7" \
+    "$(curl -sN --max-time 1 "$BASE_URL/events/clihist?history=100" | sed -n 's/^data: //p' | tr '\n' ' ' | sed 's/ $//')"
+out=$(SSELIGHT_HISTORY=0 "$ROOT/cgi-bin/sselight-pub" clihist x 2>&1 >/dev/null); rc=$?
+expect_eq "sselight-pub refuses SSELIGHT_HISTORY=0 with the range, exit 2" \
+    "2 sselight-pub: SSELIGHT_HISTORY must be a number from 1 to 1000000, not '0'" "$rc $out"
 
 # --- private channels without a configured secret: refused
 expect_eq "a private- channel without SSELIGHT_SUBSCRIBE_SECRET is 403" 403 \

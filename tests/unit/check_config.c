@@ -196,6 +196,39 @@ START_TEST(test_load_default_and_env)
 }
 END_TEST
 
+START_TEST(test_env_number)
+{
+    char err[256];
+    unsigned long long v = 99;
+    clear_vars();
+    /* Unset or empty: the default. */
+    ck_assert_int_eq(config_env_number("SSELIGHT_HISTORY", 0, &v, err,
+                                       sizeof err), 0);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(setenv("SSELIGHT_HISTORY", "", 1), 0);
+    ck_assert_int_eq(config_env_number("SSELIGHT_HISTORY", 5, &v, err,
+                                       sizeof err), 0);
+    ck_assert_uint_eq(v, 5);
+    /* The file's bounds, 1 to 1000000, inclusive. */
+    ck_assert_int_eq(setenv("SSELIGHT_HISTORY", "1000000", 1), 0);
+    ck_assert_int_eq(config_env_number("SSELIGHT_HISTORY", 0, &v, err,
+                                       sizeof err), 0);
+    ck_assert_uint_eq(v, 1000000);
+    const char *bad[] = { "0", "1000001", "12x", "-1", " 5", "99999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(setenv("SSELIGHT_HISTORY", bad[i], 1), 0);
+        ck_assert_int_eq(config_env_number("SSELIGHT_HISTORY", 0, &v, err,
+                                           sizeof err), -1);
+        ck_assert_msg(strstr(err, "SSELIGHT_HISTORY must be a number from 1 "
+                                  "to 1000000") != NULL, "%s: %s", bad[i], err);
+    }
+    /* Only number settings. */
+    ck_assert_int_eq(config_env_number("SSELIGHT_SYNC", 0, &v, err,
+                                       sizeof err), -1);
+    clear_vars();
+}
+END_TEST
+
 START_TEST(test_load_explicit)
 {
     char path[256], used[512], err[512];
@@ -249,6 +282,7 @@ Suite *make_config_suite(void)
     TCase *load = tcase_create("load");
     tmpdir_add_fixtures(load);
     tcase_add_test(load, test_load_default_and_env);
+    tcase_add_test(load, test_env_number);
     tcase_add_test(load, test_load_explicit);
     suite_add_tcase(s, load);
     return s;
