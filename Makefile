@@ -1,4 +1,4 @@
-# sselight: two FastCGI responders behind lighttpd. See README.md.
+# sselight: two FastCGI responders behind lighttpd. See README.md and docs/.
 #   make run    install what is missing, build, serve on http://127.0.0.1:5010
 #   make test   install what is missing, build, run every test
 #   make build  compile the responders and copy the pinned client files
@@ -239,7 +239,7 @@ uninstall:
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null; true
 
 # make install-shared TO=DIR DATA=DIR: into a hosting account's web space,
-# as its user, with no root (see README, Shared hosting). Uses what make
+# as its user, with no root (see docs/deploy.md, Shared hosting). Uses what make
 # build made, here or on another machine with the same Debian release:
 # it compiles nothing and needs no network.
 install-shared:

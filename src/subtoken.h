@@ -6,7 +6,7 @@
  *                 "sselight-subscribe\n" EXPIRES "\n" CHANNEL)
  *
  * EXPIRES is Unix seconds in decimal. An application that shares the
- * server's secret issues tokens without talking to the server (README,
+ * server's secret issues tokens without talking to the server (docs/api.md,
  * "Private channels", shows it in shell and Python). The HMAC is OpenSSL's;
  * only the framing is ours. */
 #ifndef SSELIGHT_SUBTOKEN_H

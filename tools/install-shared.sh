@@ -82,7 +82,7 @@ else
     secret=$(hex 32)
     tmp=$conf.tmp.$$
     (umask 077 && cat > "$tmp" <<CONF
-# sselight's settings (see README, "The settings file"). Never served:
+# sselight's settings (see docs/configuration.md, "The settings file"). Never served:
 # .htaccess refuses it. Keep it mode 0600.
 data_dir = $data
 publish_token = $token
