@@ -133,6 +133,22 @@ static const char *config_check(const struct config_key *k, const char *value,
     return "unknown kind";
 }
 
+int config_env_valid(const char *env, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        if (strcmp(config_keys[i].env, env) != 0)
+            continue;
+        const char *v = getenv(env);
+        char why[300];
+        if (!v || !*v || !config_check(&config_keys[i], v, why, sizeof why))
+            return 0;
+        snprintf(err, errlen, "%s: %s", env, why);
+        return -1;
+    }
+    snprintf(err, errlen, "%s is not a setting", env);
+    return -1;
+}
+
 int config_env_number(const char *env, unsigned long long def,
                       unsigned long long *out, char *err, size_t errlen)
 {

@@ -43,6 +43,11 @@ const char *config_env_name(const char *key);
 int config_env_number(const char *env, unsigned long long def,
                       unsigned long long *out, char *err, size_t errlen);
 
+/* Checks the setting env ("SSELIGHT_METRICS_TOKEN") as the settings file
+ * checks its key: 0 when it is unset, empty or valid; otherwise -1 with
+ * "ENV: <why>" in err (a secret's value is never repeated). */
+int config_env_valid(const char *env, char *err, size_t errlen);
+
 /* Finds and applies the settings file: $SSELIGHT_CONFIG when set and not
  * empty (then the file must exist), else DIR/sselight.conf, DIR being
  * program_dir or, when NULL, the directory of the running program

@@ -431,6 +431,17 @@ int main(void)
             page_cgi_fail();
         return 2;
     }
+    /* Settings the page responder uses later (the monitoring page, the
+     * room's broker): a bad one stops it now, as the stream responder
+     * stops on its own. */
+    if (config_env_valid("SSELIGHT_METRICS_TOKEN", conf_err,
+                         sizeof conf_err) != 0 ||
+        config_env_valid("SSELIGHT_HISTORY", conf_err, sizeof conf_err) != 0) {
+        fprintf(stderr, "page: %s\n", conf_err);
+        if (cgi)
+            page_cgi_fail();
+        return 2;
+    }
     const char *prefix = getenv("SSELIGHT_PREFIX");
     if (prefix && !http_prefix_valid(prefix)) {
         fprintf(stderr, "page: SSELIGHT_PREFIX must be empty or like "

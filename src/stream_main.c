@@ -336,6 +336,11 @@ int main(void)
     if (!prefix)
         stream_app_derive_prefix(g_main.app, cgi_request_program());
     const char *metrics_token = getenv("SSELIGHT_METRICS_TOKEN");
+    if (config_env_valid("SSELIGHT_METRICS_TOKEN", conf_err,
+                         sizeof conf_err) != 0) {
+        fprintf(stderr, "stream: %s\n", conf_err);
+        return stream_main_fail(cgi, 2);
+    }
     struct stream_monitor_config monitor = {
         .data_dir = events.data_dir,
         .token = metrics_token && *metrics_token ? metrics_token : NULL,

@@ -129,6 +129,12 @@ check "no data dir under CGI: the log says to set data_dir" grep -q 'room: no da
 cgi GET / SSELIGHT_PREFIX=apps/ < /dev/null > "$TMP/badset"
 expect_eq "a bad setting as CGI: 500" 500 "$(status "$TMP/badset")"
 check "a bad setting: the reason is in the log" grep -q "SSELIGHT_PREFIX must be empty or like" "$LOG"
+cgi GET / SSELIGHT_METRICS_TOKEN=short-token < /dev/null > "$TMP/badtok"
+expect_eq "a metrics token of 11 characters as CGI: 500" 500 "$(status "$TMP/badtok")"
+check "... the log names the setting and the bounds, not the token" bash -c \
+    "grep -q 'SSELIGHT_METRICS_TOKEN: metrics_token must be 16 to 255' '$LOG' && ! grep -q short-token '$LOG'"
+cgi GET / SSELIGHT_HISTORY=lots < /dev/null > "$TMP/badhist"
+expect_eq "SSELIGHT_HISTORY=lots as CGI: 500 (the room's broker would use it)" 500 "$(status "$TMP/badhist")"
 cgi GET / < /dev/null | head -c 10 > /dev/null
 expect_eq "stdout closed early: the program still exits (no hang)" 0 "${PIPESTATUS[0]}"
 "$PAGE" < /dev/null > /dev/null 2> "$TMP/hand"

@@ -222,6 +222,24 @@ START_TEST(test_env_number)
         ck_assert_msg(strstr(err, "SSELIGHT_HISTORY must be a number from 1 "
                                   "to 1000000") != NULL, "%s: %s", bad[i], err);
     }
+    /* Any setting checked as the file checks it; secrets not repeated. */
+    ck_assert_int_eq(setenv("SSELIGHT_HISTORY", "12x", 1), 0);
+    ck_assert_int_eq(config_env_valid("SSELIGHT_HISTORY", err, sizeof err), -1);
+    ck_assert_int_eq(setenv("SSELIGHT_METRICS_TOKEN", "short-secret", 1), 0);
+    ck_assert_int_eq(config_env_valid("SSELIGHT_METRICS_TOKEN", err,
+                                      sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "SSELIGHT_METRICS_TOKEN: metrics_token "
+                                      "must be 16 to 255 characters"));
+    ck_assert_ptr_null(strstr(err, "short-secret"));
+    ck_assert_int_eq(setenv("SSELIGHT_METRICS_TOKEN",
+                            "0123456789abcdef0123", 1), 0);
+    ck_assert_int_eq(config_env_valid("SSELIGHT_METRICS_TOKEN", err,
+                                      sizeof err), 0);
+    ck_assert_int_eq(setenv("SSELIGHT_METRICS_TOKEN", "", 1), 0);
+    ck_assert_int_eq(config_env_valid("SSELIGHT_METRICS_TOKEN", err,
+                                      sizeof err), 0);
+    unsetenv("SSELIGHT_METRICS_TOKEN");
+    ck_assert_int_eq(config_env_valid("SSELIGHT_NOPE", err, sizeof err), -1);
     /* Only number settings. */
     ck_assert_int_eq(config_env_number("SSELIGHT_SYNC", 0, &v, err,
                                        sizeof err), -1);
