@@ -75,12 +75,18 @@ sanitizer_lane() {
     run_part t_store_stall-tsan 180 tests/integration/t_store_stall.sh
     unset SSELIGHT_CGI_DIR TEST_VARIANT
     run_part t_valgrind 240 tests/integration/t_valgrind.sh
+    # The three front servers beyond lighttpd, nginx and Apache: waiting on
+    # servers more than computing, so they even out the lanes' lengths.
+    run_part t_deploy_haproxy 120 tests/integration/t_deploy_haproxy.sh
+    run_part t_deploy_h2o 120 tests/integration/t_deploy_h2o.sh
+    run_part t_deploy_caddy 120 tests/integration/t_deploy_caddy.sh
 }
 
 main_lane() {
     run_part unit 120 build/check_unit unit
     run_part t_setup_deps 60 tests/integration/t_setup_deps.sh
     run_part t_install 60 tests/integration/t_install.sh
+    run_part t_docs 90 tests/integration/t_docs.sh
     run_part t_deploy_lighttpd 120 tests/integration/t_deploy_lighttpd.sh
     run_part t_deploy_lighttpd_cgi 120 tests/integration/t_deploy_lighttpd_cgi.sh
     run_part t_deploy_nginx 120 tests/integration/t_deploy_nginx.sh

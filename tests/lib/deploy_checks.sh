@@ -12,9 +12,10 @@
 #   deploy_check_heartbeat IDLE_S  a quiet stream outlives the server's idle
 #                                  timeout IDLE_S twice over (heartbeats),
 #                                  then still gets a publish
-#   deploy_check_disconnect [HEARTBEAT_MS]
+#   deploy_check_disconnect [HEARTBEAT_MS [LIMIT_S]]
 #                                  a kill -9'd subscriber is freed in the
-#                                  responder within heartbeat + 2 s (/stats)
+#                                  responder within heartbeat + 2 s, or
+#                                  LIMIT_S (/stats)
 #   deploy_check_metrics           /metrics is the Prometheus text format and
 #                                  counts a new subscriber within 5 s (summed
 #                                  over every stream process); /status is 200
@@ -244,8 +245,10 @@ deploy_check_heartbeat() {
     _deploy_stop_curl "$pid"
 }
 
-# deploy_check_disconnect [HEARTBEAT_MS]: default $SSELIGHT_HEARTBEAT_MS or
-# the responder's default, 15000.
+# deploy_check_disconnect [HEARTBEAT_MS [LIMIT_S]]: default $SSELIGHT_HEARTBEAT_MS
+# or the responder's default, 15000; LIMIT_S (seconds, tenths allowed) for
+# a server that frees a departed client's stream only after some writes to
+# it failed (default: heartbeat + 2 s).
 deploy_check_disconnect() {
     local hb_ms=${1:-${SSELIGHT_HEARTBEAT_MS:-15000}} d ch pid i n t0 t1 limit freed
     d=$(_deploy_dir)
@@ -259,7 +262,7 @@ deploy_check_disconnect() {
         sleep 0.1
     done
     _deploy_eq "/stats counts a new subscriber of a channel" 1 "$n"
-    limit=$(awk -v h="$hb_ms" 'BEGIN { printf "%.1f", h / 1000 + 2 }')
+    limit=${2:-$(awk -v h="$hb_ms" 'BEGIN { printf "%.1f", h / 1000 + 2 }')}
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     t0=$EPOCHREALTIME
