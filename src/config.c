@@ -63,6 +63,15 @@ static const struct config_key *config_find(const char *key)
     return NULL;
 }
 
+/* The setting whose variable is env, or NULL. */
+static const struct config_key *config_find_env(const char *env)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++)
+        if (strcmp(config_keys[i].env, env) == 0)
+            return &config_keys[i];
+    return NULL;
+}
+
 const char *config_env_name(const char *key)
 {
     const struct config_key *k = config_find(key);
@@ -135,29 +144,24 @@ static const char *config_check(const struct config_key *k, const char *value,
 
 int config_env_valid(const char *env, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
-        if (strcmp(config_keys[i].env, env) != 0)
-            continue;
-        const char *v = getenv(env);
-        char why[300];
-        if (!v || !*v || !config_check(&config_keys[i], v, why, sizeof why))
-            return 0;
-        snprintf(err, errlen, "%s: %s", env, why);
+    const struct config_key *k = config_find_env(env);
+    if (!k) {
+        snprintf(err, errlen, "%s is not a setting", env);
         return -1;
     }
-    snprintf(err, errlen, "%s is not a setting", env);
+    const char *v = getenv(env);
+    char why[300];
+    if (!v || !*v || !config_check(k, v, why, sizeof why))
+        return 0;
+    snprintf(err, errlen, "%s: %s", env, why);
     return -1;
 }
 
 int config_env_number(const char *env, unsigned long long def,
                       unsigned long long *out, char *err, size_t errlen)
 {
-    const struct config_key *k = NULL;
-    for (size_t i = 0; i < CONFIG_NKEYS; i++)
-        if (strcmp(config_keys[i].env, env) == 0 &&
-            config_keys[i].kind == CONFIG_NUMBER)
-            k = &config_keys[i];
-    if (!k) {
+    const struct config_key *k = config_find_env(env);
+    if (!k || k->kind != CONFIG_NUMBER) {
         snprintf(err, errlen, "%s is not a number setting", env);
         return -1;
     }

@@ -39,6 +39,9 @@
 /* Opened at the first post; stays open for the life of the process. Used
  * by one thread only: the room thread, or main when there is none. */
 static struct broker *room_broker;
+/* SSELIGHT_HISTORY, read at start (0: the broker's default): the room's
+ * publishes trim the channel to it, as the stream responder's do. */
+static unsigned room_history;
 
 /* One request, whichever way it came: libfcgi's FCGX_Request, or CGI's
  * environment, stdin and stdout. */
@@ -180,18 +183,13 @@ static int room_post(const struct page_req *req, struct buf *out,
     if (!room_broker) {
         const char *dir = getenv("SSELIGHT_DATA_DIR");
         char err[256];
-        /* The room keeps as many events as the stream responder keeps. */
-        unsigned long long history = 0;
         if (!req->fcgi && (!dir || !*dir))
             /* Under CGI the working directory is the program's, inside the
              * document root: a default data dir there could be downloaded. */
             fprintf(stderr, "page: room: %s\n", CGI_REQUEST_NO_DATA_DIR);
-        else if (config_env_number("SSELIGHT_HISTORY", 0, &history, err,
-                                   sizeof err) != 0)
-            fprintf(stderr, "page: room: %s\n", err);
         else if (!(room_broker = broker_open(getenv("SSELIGHT_BROKER"),
                                              dir && *dir ? dir : "var",
-                                             (unsigned)history, err,
+                                             room_history, err,
                                              sizeof err)))
             fprintf(stderr, "page: room: %s\n", err);
     }
@@ -432,16 +430,20 @@ int main(void)
         return 2;
     }
     /* Settings the page responder uses later (the monitoring page, the
-     * room's broker): a bad one stops it now, as the stream responder
-     * stops on its own. */
+     * room's broker, which keeps as many events as the stream responder
+     * keeps): a bad one stops it now, as the stream responder stops on its
+     * own. */
+    unsigned long long history;
     if (config_env_valid("SSELIGHT_METRICS_TOKEN", conf_err,
                          sizeof conf_err) != 0 ||
-        config_env_valid("SSELIGHT_HISTORY", conf_err, sizeof conf_err) != 0) {
+        config_env_number("SSELIGHT_HISTORY", 0, &history, conf_err,
+                          sizeof conf_err) != 0) {
         fprintf(stderr, "page: %s\n", conf_err);
         if (cgi)
             page_cgi_fail();
         return 2;
     }
+    room_history = (unsigned)history;
     const char *prefix = getenv("SSELIGHT_PREFIX");
     if (prefix && !http_prefix_valid(prefix)) {
         fprintf(stderr, "page: SSELIGHT_PREFIX must be empty or like "

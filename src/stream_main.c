@@ -110,29 +110,17 @@ static int stream_main_watch_signals(struct loop *loop)
                        stream_main_on_signal);
 }
 
-/* Reads a whole-number setting from the environment: the default when
- * unset or empty, else it must be digits within [min, max]. Returns 0, or
- * -1 after saying what is wrong. */
+/* Reads a whole-number setting from the environment, within the bounds
+ * of config.c's table of settings: the default when unset or empty.
+ * Returns 0, or -1 after saying what is wrong. */
 static int stream_main_env_number(const char *name, unsigned long long def,
-                                  unsigned long long min,
-                                  unsigned long long max,
                                   unsigned long long *out)
 {
-    const char *v = getenv(name);
-    *out = def;
-    if (!v || !*v)
+    char err[200];
+    if (config_env_number(name, def, out, err, sizeof err) == 0)
         return 0;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < min ||
-        n > max) {
-        fprintf(stderr, "stream: %s must be a number from %llu to %llu, not "
-                        "'%s'\n", name, min, max, v);
-        return -1;
-    }
-    *out = n;
-    return 0;
+    fprintf(stderr, "stream: %s\n", err);
+    return -1;
 }
 
 static int stream_main_check_listener(void)
@@ -280,25 +268,22 @@ int main(void)
     const char *data_dir = getenv("SSELIGHT_DATA_DIR");
     unsigned long long history, heartbeat, out_max, write_timeout, max_subs,
         max_chan_subs, max_cgi, store_queue, top_channels;
-    if (stream_main_env_number("SSELIGHT_HISTORY", 1000, 1, 1000000,
-                               &history) != 0 ||
-        stream_main_env_number("SSELIGHT_HEARTBEAT_MS", 15000, 100, 3600000,
-                               &heartbeat) != 0 ||
-        stream_main_env_number("SSELIGHT_STREAM_OUT_MAX", 256 * 1024, 4096,
-                               64 * 1024 * 1024, &out_max) != 0 ||
-        stream_main_env_number("SSELIGHT_WRITE_TIMEOUT_MS", 30000, 0, 3600000,
+    if (stream_main_env_number("SSELIGHT_HISTORY", 1000, &history) != 0 ||
+        stream_main_env_number("SSELIGHT_HEARTBEAT_MS", 15000, &heartbeat) != 0 ||
+        stream_main_env_number("SSELIGHT_STREAM_OUT_MAX", 256 * 1024,
+                               &out_max) != 0 ||
+        stream_main_env_number("SSELIGHT_WRITE_TIMEOUT_MS", 30000,
                                &write_timeout) != 0 ||
-        stream_main_env_number("SSELIGHT_MAX_SUBSCRIBERS", 20000, 0, 10000000,
+        stream_main_env_number("SSELIGHT_MAX_SUBSCRIBERS", 20000,
                                &max_subs) != 0 ||
-        stream_main_env_number("SSELIGHT_MAX_CHANNEL_SUBSCRIBERS", 20000, 0,
-                               10000000, &max_chan_subs) != 0 ||
-        stream_main_env_number("SSELIGHT_MAX_CGI_STREAMS", CGI_CAP_DEFAULT, 0,
-                               100000, &max_cgi) != 0 ||
-        stream_main_env_number("SSELIGHT_STORE_QUEUE", STORE_QUEUE_DEFAULT, 1,
-                               1000000, &store_queue) != 0 ||
+        stream_main_env_number("SSELIGHT_MAX_CHANNEL_SUBSCRIBERS", 20000,
+                               &max_chan_subs) != 0 ||
+        stream_main_env_number("SSELIGHT_MAX_CGI_STREAMS", CGI_CAP_DEFAULT,
+                               &max_cgi) != 0 ||
+        stream_main_env_number("SSELIGHT_STORE_QUEUE", STORE_QUEUE_DEFAULT,
+                               &store_queue) != 0 ||
         stream_main_env_number("SSELIGHT_METRICS_TOP_CHANNELS",
-                               METRICS_TOP_DEFAULT, 0, METRICS_TOP_MAX,
-                               &top_channels) != 0)
+                               METRICS_TOP_DEFAULT, &top_channels) != 0)
         return stream_main_fail(cgi, 2);
     if (cgi && (!data_dir || !*data_dir)) {
         /* Under CGI the working directory is the program's, inside the
