@@ -235,18 +235,37 @@ _deploy_spawn_lateness() {
 # send each event on its own). In each, the earliest of the first five
 # events is less than 0.15 s behind the responder's schedule. A server, or
 # a kernel, that holds each write back fails it (HAProxy without
-# "option http-no-delay": 0.2 s, MSG_MORE).
+# "option http-no-delay": 0.2 s, MSG_MORE) on every try. A request that
+# merely started late (0.18 s once, with gzip, beside the sanitizer lane)
+# is measured once more, alone, and that second try must pass.
 deploy_check_no_hold() {
-    local d plain gz
+    local d plain gz pid
     d=$(_deploy_dir)
     _deploy_spawn_lateness > "$d/hold.plain" &
+    pid=$! # (not $! after the next line: its process substitution sets $!)
     _deploy_spawn_lateness --compressed > "$d/hold.gz"
-    wait $!
+    wait "$pid"
     plain=$(cat "$d/hold.plain") gz=$(cat "$d/hold.gz")
-    _deploy_check "events are not held back: the earliest is ${plain} s behind the schedule (< 0.15 s)" \
-        awk -v l="$plain" 'BEGIN { exit !(l != "none" && l < 0.15) }'
-    _deploy_check "... also with Accept-Encoding: gzip (${gz} s)" \
-        awk -v l="$gz" 'BEGIN { exit !(l != "none" && l < 0.15) }'
+    _deploy_no_hold_verdict "events are not held back: the earliest is %s s behind the schedule (< 0.15 s)" "$plain"
+    _deploy_no_hold_verdict "... also with Accept-Encoding: gzip (%s s)" "$gz" --compressed
+}
+
+# _deploy_no_hold_verdict FORMAT LATENESS [CURL_OPTION...]: passes when
+# LATENESS is under 0.15 s, else when a second measurement with the same
+# options is; FORMAT's %s shows the value(s).
+_deploy_no_hold_verdict() {
+    local format=$1 l=$2 again
+    shift 2
+    _deploy_hold_ok() { awk -v l="$1" 'BEGIN { exit !(l ~ /^[0-9]+\.[0-9]+$/ && l + 0 < 0.15) }'; }
+    if ! _deploy_hold_ok "$l"; then
+        again=$(_deploy_spawn_lateness "$@")
+        l="$l, then $again on a second try,"
+        # shellcheck disable=SC2059
+        _deploy_check "$(printf "$format" "$l")" _deploy_hold_ok "$again"
+        return
+    fi
+    # shellcheck disable=SC2059
+    _deploy_check "$(printf "$format" "$l")" _deploy_hold_ok "$l"
 }
 
 # deploy_check_routes PREFIX: what the server itself answers around the
