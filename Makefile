@@ -19,13 +19,14 @@ TSANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 # responder; the unit tests link CORE (both, minus the socket-owning ones).
 BROKER   := notify loop thread redis_url redis_loop redis_live broker broker_sqlite broker_redis
 PAGE     := mem buf html http utf8 query cgi_request config auth $(BROKER) page
-STREAM   := mem buf sse html http utf8 query cgi_request config auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_conn cgi_conn cgi_cap store stream_reply stream_events metrics metrics_slots prom status_view stream_monitor stream_app
+STREAM   := mem buf sse html http utf8 query cgi_request config auth subtoken chan_index demo $(BROKER) fcgi_proto fcgi_reader fcgi_conn stream_conn cgi_conn cgi_cap store stream_reply uritpl jwt mercure stream_events stream_mercure metrics metrics_slots prom status_view stream_monitor stream_app
 PUB      := mem buf html http utf8 query config metrics metrics_slots $(BROKER)
 TOKEN    := mem buf utf8 query subtoken
-CORE     := mem buf sse html http utf8 query cgi_request cgi_cap config auth subtoken chan_index demo $(BROKER) page fcgi_proto fcgi_reader metrics metrics_slots prom status_view
+CORE     := mem buf sse html http utf8 query cgi_request cgi_cap config auth subtoken chan_index demo $(BROKER) page fcgi_proto fcgi_reader metrics metrics_slots prom status_view uritpl jwt mercure
 UNIT     := check_buf check_sse check_html check_http check_demo check_page \
             check_fcgi_proto check_fcgi_reader check_loop check_query \
             check_utf8 check_broker check_redis check_redis_url check_notify check_auth check_subtoken check_chan_index check_tmpdir check_cgi_request check_cgi_cap check_config check_metrics \
+            check_uritpl check_jwt check_mercure \
             check_main
 
 CORE_O   := $(CORE:%=$(OBJ)/%.o)
@@ -117,7 +118,7 @@ cgi-bin/index.fcgi: $(OBJ)/page_main.o $(PAGE_O)
 
 cgi-bin/stream.fcgi: $(OBJ)/stream_main.o $(STREAM_O)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -ljansson -pthread
 
 cgi-bin/sselight-pub: $(OBJ)/pub_main.o $(PUB_O)
 	@mkdir -p $(@D)
@@ -136,7 +137,7 @@ $(OBJ)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit: $(UNIT_O) $(CORE_O)
-	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto -pthread
+	$(CC) $(CFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto -ljansson -pthread
 
 # The same tests built with AddressSanitizer and UBSan.
 $(ASAN)/%.o: src/%.c
@@ -148,7 +149,7 @@ $(ASAN)/check_%.o: tests/unit/check_%.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -Isrc $$(pkg-config --cflags check) -c -o $@ $<
 
 $(BUILD)/check_unit_asan: $(UNIT:%=$(ASAN)/%.o) $(CORE:%=$(ASAN)/%.o)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto -pthread
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $$(pkg-config --libs check) -lsqlite3 -lhiredis -lcrypto -ljansson -pthread
 
 # Sanitized responders, for running the integration tests under ASan/UBSan.
 $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
@@ -157,7 +158,7 @@ $(ASAN)/cgi-bin/index.fcgi: $(ASAN)/page_main.o $(PAGE:%=$(ASAN)/%.o)
 
 $(ASAN)/cgi-bin/stream.fcgi: $(ASAN)/stream_main.o $(STREAM:%=$(ASAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -ljansson -pthread
 
 # Responders built with ThreadSanitizer: the stream responder has a store
 # thread (src/store.c), the page responder a room thread; their integration
@@ -172,7 +173,7 @@ $(TSAN)/cgi-bin/index.fcgi: $(TSAN)/page_main.o $(PAGE:%=$(TSAN)/%.o)
 
 $(TSAN)/cgi-bin/stream.fcgi: $(TSAN)/stream_main.o $(STREAM:%=$(TSAN)/%.o)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -pthread
+	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ -lsqlite3 -lhiredis -lcrypto -ljansson -pthread
 
 # Client libraries: exact versions from package-lock.json, served same-origin.
 node_modules/.package-lock.json: package.json package-lock.json

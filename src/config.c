@@ -51,6 +51,16 @@ static const struct config_key {
     { "metrics_top_channels", "SSELIGHT_METRICS_TOP_CHANNELS", CONFIG_NUMBER,
       0, 100 },
     { "prefix", "SSELIGHT_PREFIX", CONFIG_PREFIX, 0, 0 },
+    /* An HS256 secret (32 bytes at least, checked when the key loads) or
+     * the path of a PEM file: a PEM itself has blanks and lines. */
+    { "mercure_publisher_jwt_key", "SSELIGHT_MERCURE_PUBLISHER_JWT_KEY",
+      CONFIG_SECRET, 1, 1024 },
+    { "mercure_publisher_jwt_alg", "SSELIGHT_MERCURE_PUBLISHER_JWT_ALG",
+      CONFIG_TEXT, 5, 5 },
+    { "mercure_subscriber_jwt_key", "SSELIGHT_MERCURE_SUBSCRIBER_JWT_KEY",
+      CONFIG_SECRET, 1, 1024 },
+    { "mercure_subscriber_jwt_alg", "SSELIGHT_MERCURE_SUBSCRIBER_JWT_ALG",
+      CONFIG_TEXT, 5, 5 },
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void mem_fail(size_t want)
 {
@@ -24,4 +25,12 @@ void *mem_realloc(void *p, size_t size)
     if (!q)
         mem_fail(size);
     return q;
+}
+
+char *mem_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = mem_calloc(1, n);
+    memcpy(p, s, n);
+    return p;
 }

@@ -12,6 +12,9 @@ void *mem_calloc(size_t n, size_t size);
 /* realloc(p, size), or abort. size must not be 0. */
 void *mem_realloc(void *p, size_t size);
 
+/* A copy of s (NUL-terminated), or abort. */
+char *mem_strdup(const char *s);
+
 /* Logs "out of memory (wanted N bytes)" and aborts. */
 void mem_fail(size_t want) __attribute__((noreturn));
 

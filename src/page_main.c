@@ -228,6 +228,23 @@ static int room_post(const struct page_req *req, struct buf *out,
  * each request's comes from its SCRIPT_NAME (http_prefix_from_script). */
 static const char *page_prefix = "";
 
+/* 1 when the stream responder's Mercure hub is on (its publisher key is
+ * set): pages then name it in a Link header, for Mercure discovery. */
+static int page_mercure_on;
+
+/* Puts "Link: <PREFIX/.well-known/mercure>; rel="mercure"" in front of the
+ * response head in out (a CGI head: the order of its lines is free). */
+static void page_add_mercure_link(struct buf *out, const char *prefix)
+{
+    struct buf res = BUF_INIT;
+    buf_appendf(&res, "Link: <%s/.well-known/mercure>; rel=\"mercure\"\r\n",
+                prefix ? prefix : "");
+    buf_append(&res, buf_head(out), buf_pending(out));
+    buf_reset(out);
+    buf_append(out, buf_head(&res), buf_pending(&res));
+    buf_free(&res);
+}
+
 /* Answers one request into out and writes it. With defer_room set, a
  * request for the room's form handler is left unanswered (nothing written)
  * and 1 returned, for the room thread; otherwise returns 0. */
@@ -272,6 +289,8 @@ static int page_serve(const struct page_req *req, struct buf *out,
             status = room_post(req, out, method);
         } else {
             status = page_respond(out, method, inside ? path : NULL);
+            if (page_mercure_on && status == 200)
+                page_add_mercure_link(out, prefix);
         }
     }
     page_prefix_urls(out, prefix ? prefix : "");
@@ -453,6 +472,8 @@ int main(void)
         return 2;
     }
     page_prefix = prefix;
+    const char *mercure_key = getenv("SSELIGHT_MERCURE_PUBLISHER_JWT_KEY");
+    page_mercure_on = mercure_key && *mercure_key;
     if (cgi)
         return page_serve_cgi();
     if (FCGX_Init() != 0) {

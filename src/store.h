@@ -31,6 +31,8 @@
 
 #define STORE_QUEUE_DEFAULT 1024 /* client jobs waiting or running */
 #define STORE_GROUP_MAX 256      /* publishes in one transaction */
+#define STORE_KEY_MAX 255        /* bytes of an idempotency key (a Mercure
+                                  * update id is one) */
 #define STORE_WAIT_MS 10000      /* a store call waits this long for a lock
                                   * or a Redis answer, then fails (503) */
 
@@ -71,7 +73,7 @@ struct store_job {
     struct buf in;                  /* PUBLISH: names and data, see add */
     struct { size_t event, data, len; } *in_ev;
     size_t n;                       /* PUBLISH: events */
-    char key[QUERY_EVENT_MAX + 1];  /* PUBLISH: "" for none */
+    char key[STORE_KEY_MAX + 1];    /* PUBLISH: "" for none */
     /* results */
     int rc;
     long long first_id, last, start;

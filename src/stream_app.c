@@ -22,6 +22,7 @@
 struct stream_app {
     struct loop *loop;
     struct stream_events *events;
+    struct stream_mercure *mercure; /* NULL until started */
     const struct fcgi_listener *listener; /* for /stats; may be NULL */
     char prefix[HTTP_PREFIX_MAX];         /* mount point, "" for the root */
     const char *derive_from;              /* program name, or NULL: see
@@ -186,6 +187,11 @@ static void stream_app_on_request(struct stream_conn *conn, void *app_data)
     }
     if (app->monitor && stream_monitor_handle(app->monitor, conn, method, path))
         return;
+    if (app->mercure && stream_mercure_match(path)) {
+        const char *q = strchr(uri, '?');
+        stream_mercure_handle(app->mercure, conn, method, q ? q + 1 : NULL);
+        return;
+    }
     if (stream_events_match(path)) {
         const char *q = strchr(uri, '?');
         stream_events_handle(app->events, conn, method, path, q ? q + 1 : NULL);
@@ -226,9 +232,18 @@ struct stream_app *stream_app_new(struct loop *loop,
     return app;
 }
 
+int stream_app_start_mercure(struct stream_app *app,
+                             const struct stream_mercure_config *c,
+                             char *err, size_t errlen)
+{
+    app->mercure = stream_mercure_new(app->events, c, err, errlen);
+    return app->mercure ? 0 : -1;
+}
+
 void stream_app_free(struct stream_app *app)
 {
     stream_app_stop_monitor(app);
+    stream_mercure_free(app->mercure);
     stream_events_free(app->events);
     free(app);
 }

@@ -11,6 +11,7 @@
 #include "fcgi_conn.h"
 #include "loop.h"
 #include "stream_events.h"
+#include "stream_mercure.h"
 #include "stream_monitor.h"
 
 struct stream_app_stats {
@@ -42,6 +43,12 @@ void stream_app_derive_prefix(struct stream_app *app, const char *program);
 
 /* The handler (callbacks + app_data) that routes requests into app. */
 struct stream_handler stream_app_callbacks(struct stream_app *app);
+
+/* Starts the Mercure hub at /.well-known/mercure (stream_mercure.h).
+ * Returns 0, or -1 with err set when a key does not load. */
+int stream_app_start_mercure(struct stream_app *app,
+                             const struct stream_mercure_config *c,
+                             char *err, size_t errlen);
 
 /* Starts the monitoring routes (/metrics, /streams/status, the instance
  * part of /stats) and this process's metrics slot. Without it /stats

@@ -13,6 +13,7 @@
 #include "chan_index.h"
 #include "buf.h"
 #include "mem.h"
+#include "mercure.h"
 #include "page.h"
 #include "query.h"
 #include "sse.h"
@@ -39,6 +40,7 @@ struct events_sub {
     struct store_job *job;         /* its store job in flight, or NULL */
     int gone;                      /* closed while job was in flight */
     char *line;                    /* "METHOD URI" until it starts (logs) */
+    struct mercure_sub *mercure;   /* a Mercure subscription, or NULL */
     struct events_sub *prev, *next;
 };
 
@@ -51,6 +53,7 @@ struct events_pub {
     size_t n;
     uint64_t since_us;             /* when the publish was received */
     char *line;                    /* "METHOD URI" for the log */
+    char *mercure_id;              /* a Mercure update's id, or NULL */
 };
 
 /* The channels a subscription asks for, before it is admitted. */
@@ -91,36 +94,89 @@ static void events_append_sse(struct buf *out, const struct broker_event *e)
                 e->id);
 }
 
+/* One event on its way to subscribers: its SSE text, formatted once for
+ * all, and for a Mercure update the update, to ask each subscriber whether
+ * it is for it. */
+struct events_item {
+    const struct broker_event *e;
+    int mercure;                   /* 1: u is decoded, -1: not decodable */
+    struct mercure_update u;
+    struct buf out;
+};
+
+static void events_item_init(struct events_item *it,
+                             const struct broker_event *e)
+{
+    memset(it, 0, sizeof *it);
+    it->e = e;
+    if (strcmp(e->channel, MERCURE_CHANNEL) != 0)
+        return;
+    it->mercure = mercure_update_decode(e->data, e->data_len, &it->u) == 0
+                  ? 1 : -1;
+    if (it->mercure < 0)
+        fprintf(stderr, "stream: event %lld of %s is not a Mercure update; "
+                "skipped\n", e->id, MERCURE_CHANNEL);
+}
+
+/* 1 if s gets the item (its text is then in it->out), 0 if it is not for
+ * s: a Mercure update its selectors or its claim do not select. */
+static int events_item_for(struct events_item *it, const struct events_sub *s)
+{
+    if (it->mercure < 0 || (it->mercure && s->mercure &&
+                            !mercure_sub_wants(s->mercure, &it->u)))
+        return 0;
+    if (buf_pending(&it->out) == 0) {
+        if (it->mercure)
+            mercure_update_append_sse(&it->u, &it->out);
+        else
+            events_append_sse(&it->out, it->e);
+    }
+    return 1;
+}
+
+static void events_item_free(struct events_item *it)
+{
+    if (it->mercure > 0)
+        mercure_update_free(&it->u);
+    buf_free(&it->out);
+}
+
 /* Writes one event to every subscriber of its channel that has not had it:
  * formatted once, shared by all. */
 static int events_fanout_one(const struct broker_event *e, void *arg)
 {
     struct stream_events *ev = arg;
-    struct buf out = BUF_INIT;
+    struct events_item it;
+    events_item_init(&it, e);
     for (struct chan_member *m = chan_index_members(ev->index, e->channel); m;
          m = m->next) {
         struct events_sub *s = m->sub;
         if (s->catching_up || s->last_id >= e->id)
             continue;
-        if (buf_pending(&out) == 0)
-            events_append_sse(&out, e);
         s->last_id = e->id;
-        if (stream_conn_write(s->conn, buf_head(&out), buf_pending(&out)) == 0)
+        if (events_item_for(&it, s) &&
+            stream_conn_write(s->conn, buf_head(&it.out),
+                              buf_pending(&it.out)) == 0)
             ev->stats.delivered++;
     }
     ev->fanned_upto = e->id;
-    buf_free(&out);
+    events_item_free(&it);
     return 0;
 }
 
 static void events_sub_free(struct events_sub *s)
 {
+    if (s->mercure) {
+        mercure_sub_free(s->mercure);
+        free(s->mercure);
+    }
     free(s->line);
     free(s->members);
     free(s);
 }
 
-/* Writes the events job read to s, skipping what it already has. */
+/* Writes the events job read to s, skipping what it already has. A
+ * Mercure subscriber that resumes skips up to its Last-Event-ID too. */
 static void events_sub_write_read(struct events_sub *s,
                                   const struct store_job *job)
 {
@@ -131,9 +187,20 @@ static void events_sub_write_read(struct events_sub *s,
         store_job_event(job, i, &e);
         if (e.id <= s->last_id)
             continue;
-        events_append_sse(&out, &e);
         s->last_id = e.id;
-        count++;
+        struct events_item it;
+        events_item_init(&it, &e);
+        struct mercure_sub *m = s->mercure;
+        if (m && m->resume) {
+            if (it.mercure > 0 && strcmp(it.u.id, m->resume) == 0) {
+                free(m->resume);
+                m->resume = NULL; /* found: what follows is new to it */
+            }
+        } else if (events_item_for(&it, s)) {
+            buf_append(&out, buf_head(&it.out), buf_pending(&it.out));
+            count++;
+        }
+        events_item_free(&it);
     }
     if (count && stream_conn_write(s->conn, buf_head(&out),
                                    buf_pending(&out)) == 0)
@@ -539,17 +606,90 @@ static void events_sub_start_done(struct store_job *job, void *arg)
         store_job_free(job); /* closing: the closed callback frees s */
         return;
     }
-    if (resume >= 0)
+    if (resume >= 0 && !s->mercure)
         events_send_missed(s, job, resume);
     /* What the store held after start when the job ran; what committed
      * since reaches this client through its own catch-up, then the
      * fan-out, which skips ids it already has. */
     s->last_id = job->start;
     events_sub_write_read(s, job);
+    if (s->mercure && s->mercure->resume) {
+        /* Mercure: an id the hub does not keep (any more) resumes live. */
+        fprintf(stderr, "stream: Mercure Last-Event-ID is not among the %zu "
+                "updates kept: live updates only\n", job->nev);
+        free(s->mercure->resume);
+        s->mercure->resume = NULL;
+    }
     if (job->last > s->last_id)
         s->last_id = job->last;
     store_job_free(job);
     events_sub_catch_up(s, 0);
+}
+
+/* Admits a subscription to r's channels (503 past a cap) and asks the
+ * store where it starts: after resume (-1: none), or history events
+ * back. m (taken over, NULL for the channels API) filters a Mercure one. */
+static void events_sub_open(struct stream_events *ev, struct stream_conn *conn,
+                            enum http_method method,
+                            const struct events_request *r, long long resume,
+                            unsigned history, struct mercure_sub *m)
+{
+    const char *why;
+    if ((why = events_check_caps(ev, r)) != NULL) {
+        ev->stats.refused_cap++;
+        events_reply_error(conn, method, 503, why);
+        if (m) {
+            mercure_sub_free(m);
+            free(m);
+        }
+        return;
+    }
+
+    /* In the index at once, so the caps count it, but skipped by the
+     * fan-out until the store has said where it starts. */
+    struct events_sub *s = mem_calloc(1, sizeof *s);
+    s->slot.closed = events_sub_closed;
+    s->ev = ev;
+    s->conn = conn;
+    s->method = method;
+    s->mercure = m;
+    s->line = stream_reply_request_line(conn);
+    s->catching_up = 1;
+    s->nch = r->nch;
+    s->members = mem_calloc(r->nch, sizeof *s->members);
+    for (size_t i = 0; i < r->nch; i++) {
+        s->members[i].sub = s;
+        chan_index_add(ev->index, r->channels[i], &s->members[i]);
+    }
+    s->next = ev->subs;
+    if (ev->subs)
+        ev->subs->prev = s;
+    ev->subs = s;
+    ev->stats.subscribers++;
+    ev->stats.subscriptions++;
+    stream_conn_set_data(conn, &s->slot);
+
+    struct store_job *job = store_job_new(STORE_SUBSCRIBE);
+    store_job_set_channels(job, r->channels, r->nch);
+    job->after = resume;
+    job->history = history;
+    /* Not bounded by the store queue: the subscriber caps bound these. */
+    (void)store_submit(ev->store, job, 0, events_sub_start_done, s);
+    s->job = job;
+}
+
+void stream_events_subscribe_mercure(struct stream_events *ev,
+                                     struct stream_conn *conn,
+                                     enum http_method method,
+                                     struct mercure_sub *m)
+{
+    struct events_request r;
+    strcpy(r.names[0], MERCURE_CHANNEL);
+    r.channels[0] = r.names[0];
+    r.nch = 1;
+    /* A resume reads every kept update and skips to the id. */
+    events_sub_open(ev, conn, method, &r, m->resume || m->earliest ? 0 : -1,
+                    0, m);
 }
 
 static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
@@ -592,42 +732,7 @@ static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,
         events_reply_error(conn, method, 403, why);
         return;
     }
-    if ((why = events_check_caps(ev, &r)) != NULL) {
-        ev->stats.refused_cap++;
-        events_reply_error(conn, method, 503, why);
-        return;
-    }
-
-    /* In the index at once, so the caps count it, but skipped by the
-     * fan-out until the store has said where it starts. */
-    struct events_sub *s = mem_calloc(1, sizeof *s);
-    s->slot.closed = events_sub_closed;
-    s->ev = ev;
-    s->conn = conn;
-    s->method = method;
-    s->line = stream_reply_request_line(conn);
-    s->catching_up = 1;
-    s->nch = r.nch;
-    s->members = mem_calloc(r.nch, sizeof *s->members);
-    for (size_t i = 0; i < r.nch; i++) {
-        s->members[i].sub = s;
-        chan_index_add(ev->index, r.channels[i], &s->members[i]);
-    }
-    s->next = ev->subs;
-    if (ev->subs)
-        ev->subs->prev = s;
-    ev->subs = s;
-    ev->stats.subscribers++;
-    ev->stats.subscriptions++;
-    stream_conn_set_data(conn, &s->slot);
-
-    struct store_job *job = store_job_new(STORE_SUBSCRIBE);
-    store_job_set_channels(job, r.channels, r.nch);
-    job->after = resume;
-    job->history = history;
-    /* Not bounded by the store queue: the subscriber caps bound these. */
-    (void)store_submit(ev->store, job, 0, events_sub_start_done, s);
-    s->job = job;
+    events_sub_open(ev, conn, method, &r, resume, history, NULL);
 }
 
 /* 0 when the request may publish; otherwise answers it and returns -1. */
@@ -679,12 +784,14 @@ static void events_store_done(struct store_job *job, void *arg);
 
 /* Stores the events of job (a STORE_PUBLISH job, taken over) in channel
  * under the request's idempotency key (if any), on the store thread, and
- * answers once committed: 200 with the ids, one per line (X-Event-Id: the first; Idempotent-Replayed: true when
+ * answers once committed (returns the publish, or NULL when refused): 200 with the ids, one per line (X-Event-Id: the first; Idempotent-Replayed: true when
  * the key had been used and nothing new was stored), or 503 when the
  * broker failed or too many store jobs are pending. */
-static void events_store(struct stream_events *ev, struct stream_conn *conn,
-                         enum http_method method, const char *channel,
-                         struct store_job *job, const char *key)
+static struct events_pub *events_store(struct stream_events *ev,
+                                       struct stream_conn *conn,
+                                       enum http_method method,
+                                       const char *channel,
+                                       struct store_job *job, const char *key)
 {
     size_t n = job->n;
     store_job_set_channels(job, &channel, 1);
@@ -708,9 +815,10 @@ static void events_store(struct stream_events *ev, struct stream_conn *conn,
                 store_queue_max(ev->store));
         events_reply_error(conn, method, 503, "not stored: the event store is "
                            "busy; try again");
-        return;
+        return NULL;
     }
     stream_conn_set_data(conn, &p->slot);
+    return p;
 }
 
 static void events_store_done(struct store_job *job, void *arg)
@@ -726,6 +834,9 @@ static void events_store_done(struct store_job *job, void *arg)
     if (job->rc < 0)
         fprintf(stderr, "stream: publish of %zu event(s) to %s failed: %s\n",
                 p->n, channel, job->error);
+    else if (job->rc == 1 && p->mercure_id)
+        fprintf(stderr, "stream: Mercure update id %s is already kept: "
+                "refused (409)\n", p->mercure_id);
     else if (job->rc == 1)
         fprintf(stderr, "stream: publish to %s repeated with a used "
                 "Idempotency-Key: answered event %lld, stored nothing\n",
@@ -738,6 +849,19 @@ static void events_store_done(struct store_job *job, void *arg)
                      "try again", store_kind(ev->store));
             stream_reply_error_later(conn, p->method, 503, "GET, HEAD, POST",
                                      why, p->line);
+        } else if (p->mercure_id && job->rc == 1) {
+            stream_reply_error_later(conn, p->method, 409, "GET, HEAD, POST",
+                                     "conflict: an update with this id is "
+                                     "already kept; ids must be unique",
+                                     p->line);
+        } else if (p->mercure_id) {
+            struct buf out = BUF_INIT;
+            http_begin_head(&out, 200, "text/plain; charset=utf-8");
+            buf_append_str(&out, "Cache-Control: no-store\r\n");
+            http_end_head(&out);
+            buf_append_str(&out, p->mercure_id);
+            (void)stream_conn_reply(conn, &out);
+            buf_free(&out);
         } else {
             struct buf out = BUF_INIT;
             http_begin_head(&out, 200, "text/plain; charset=utf-8");
@@ -755,6 +879,7 @@ static void events_store_done(struct store_job *job, void *arg)
     }
     int stored = job->rc == 0 && !job->cancelled;
     store_job_free(job);
+    free(p->mercure_id);
     free(p->line);
     free(p);
     if (stored)
@@ -776,6 +901,24 @@ static void events_publish_batch(struct stream_events *ev,
         return;
     }
     events_store(ev, conn, method, channel, b.job, key);
+}
+
+void stream_events_publish_mercure(struct stream_events *ev,
+                                   struct stream_conn *conn,
+                                   enum http_method method,
+                                   const struct mercure_update *u)
+{
+    struct buf text = BUF_INIT;
+    mercure_update_encode(u, &text);
+    struct store_job *job = store_job_new(STORE_PUBLISH);
+    store_job_add(job, "mercure", buf_head(&text), buf_pending(&text));
+    buf_free(&text);
+    /* The id is the idempotency key: a second update with the same id
+     * stores nothing and is answered 409. */
+    struct events_pub *p = events_store(ev, conn, method, MERCURE_CHANNEL,
+                                        job, u->id);
+    if (p)
+        p->mercure_id = mem_strdup(u->id);
 }
 
 static void events_publish(struct stream_events *ev, struct stream_conn *conn,

@@ -62,6 +62,26 @@ void stream_events_handle(struct stream_events *ev, struct stream_conn *conn,
                           enum http_method method, const char *path,
                           const char *query);
 
+struct mercure_sub;
+struct mercure_update;
+
+/* Subscribes conn to the Mercure updates that m (taken over) selects, from
+ * now, or after m->resume, or (m->earliest) every kept one. As a channels
+ * subscription: the same caps (the updates are the channel
+ * MERCURE_CHANNEL), heartbeats and fan-out. */
+void stream_events_subscribe_mercure(struct stream_events *ev,
+                                     struct stream_conn *conn,
+                                     enum http_method method,
+                                     struct mercure_sub *m);
+
+/* Stores u (checked, with its id) and answers once committed: 200 with
+ * the id as text/plain, 409 when an update with that id is still kept,
+ * 503 when the store failed or was busy. */
+void stream_events_publish_mercure(struct stream_events *ev,
+                                   struct stream_conn *conn,
+                                   enum http_method method,
+                                   const struct mercure_update *u);
+
 struct stream_events_stats stream_events_stats(const struct stream_events *ev);
 
 /* Appends "\"channels\":{\"name\":subscribers,...}" (JSON member, no braces

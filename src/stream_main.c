@@ -320,6 +320,16 @@ int main(void)
     }
     if (!prefix)
         stream_app_derive_prefix(g_main.app, cgi_request_program());
+    struct stream_mercure_config mercure = {
+        .publisher_key = getenv("SSELIGHT_MERCURE_PUBLISHER_JWT_KEY"),
+        .publisher_alg = getenv("SSELIGHT_MERCURE_PUBLISHER_JWT_ALG"),
+        .subscriber_key = getenv("SSELIGHT_MERCURE_SUBSCRIBER_JWT_KEY"),
+        .subscriber_alg = getenv("SSELIGHT_MERCURE_SUBSCRIBER_JWT_ALG"),
+    };
+    if (stream_app_start_mercure(g_main.app, &mercure, err, sizeof err) != 0) {
+        fprintf(stderr, "stream: %s\n", err);
+        return stream_main_fail(cgi, 2);
+    }
     const char *metrics_token = getenv("SSELIGHT_METRICS_TOKEN");
     if (config_env_valid("SSELIGHT_METRICS_TOKEN", conf_err,
                          sizeof conf_err) != 0) {

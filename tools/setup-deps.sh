@@ -9,9 +9,9 @@ target=${1:-run}
 
 # Package lists per target. A command found on PATH counts as installed
 # (node and npm often come from NodeSource rather than Debian's packages).
-build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libhiredis-dev"
+build_pkgs="gcc make libc6-dev pkg-config libfcgi-dev libsqlite3-dev libssl-dev libhiredis-dev libjansson-dev"
 run_pkgs="$build_pkgs lighttpd nodejs npm"
-test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind nginx apache2 apache2-suexec-pristine libapache2-mod-fcgid spawn-fcgi redis-server sqlite3 prometheus haproxy h2o caddy mandoc"
+test_pkgs="$run_pkgs check curl chromium openssl clang libclang-rt-14-dev strace valgrind nginx apache2 apache2-suexec-pristine libapache2-mod-fcgid spawn-fcgi redis-server sqlite3 prometheus haproxy h2o caddy mandoc php-cli php-symfony-mercure"
 bench_pkgs="$run_pkgs curl nginx libnginx-mod-nchan gnuplot-nox redis-server sqlite3"
 
 case "$target" in
@@ -39,6 +39,7 @@ command_for_pkg() {
         chromium) echo chromium ;;
         nginx) echo nginx ;;
         mandoc) echo mandoc ;;
+        php-cli) echo php ;;
         gnuplot-nox) echo gnuplot ;;
         *) echo "" ;;
     esac

@@ -32,6 +32,9 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, make_cgi_cap_suite());
     srunner_add_suite(sr, make_config_suite());
     srunner_add_suite(sr, make_metrics_suite());
+    srunner_add_suite(sr, make_uritpl_suite());
+    srunner_add_suite(sr, make_jwt_suite());
+    srunner_add_suite(sr, make_mercure_suite());
 
     srunner_run_all(sr, CK_VERBOSE);
     int run = srunner_ntests_run(sr);

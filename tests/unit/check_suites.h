@@ -27,5 +27,8 @@ Suite *make_cgi_request_suite(void);
 Suite *make_cgi_cap_suite(void);
 Suite *make_config_suite(void);
 Suite *make_metrics_suite(void);
+Suite *make_uritpl_suite(void);
+Suite *make_jwt_suite(void);
+Suite *make_mercure_suite(void);
 
 #endif
