@@ -67,6 +67,7 @@ sanitizer_lane() {
     run_part t_redis-asan 180 tests/integration/t_redis.sh
     run_part t_store_stall-asan 180 tests/integration/t_store_stall.sh
     run_part t_faults-asan 240 tests/integration/t_faults.sh
+    run_part t_mercure-asan 120 tests/integration/t_mercure.sh
     # The stream responder's store thread and the page responder's room
     # thread under ThreadSanitizer.
     export SSELIGHT_CGI_DIR=$PWD/build/tsan/cgi-bin TEST_VARIANT=tsan
@@ -99,6 +100,7 @@ main_lane() {
     run_part t_run 120 tests/integration/t_run.sh
     run_part t_stream 180 tests/integration/t_stream.sh
     run_part t_channels 180 tests/integration/t_channels.sh
+    run_part t_mercure 120 tests/integration/t_mercure.sh
     run_part t_metrics 120 tests/integration/t_metrics.sh
     run_part t_limits 240 tests/integration/t_limits.sh
     run_part t_faults 240 tests/integration/t_faults.sh
