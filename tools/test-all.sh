@@ -101,6 +101,7 @@ main_lane() {
     run_part t_stream 180 tests/integration/t_stream.sh
     run_part t_channels 180 tests/integration/t_channels.sh
     run_part t_mercure 120 tests/integration/t_mercure.sh
+    run_part t_mercure_clients 150 tests/integration/t_mercure_clients.sh
     run_part t_metrics 120 tests/integration/t_metrics.sh
     run_part t_limits 240 tests/integration/t_limits.sh
     run_part t_faults 240 tests/integration/t_faults.sh
