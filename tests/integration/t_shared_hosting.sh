@@ -112,6 +112,9 @@ CRON_ID=$(as_user env SSELIGHT_CONFIG="$SITE/sselight.conf" "$SRC/cgi-bin/sselig
 check "sselight-pub as the user with SSELIGHT_CONFIG publishes ($CRON_ID)" test -n "$CRON_ID" -a -z "${CRON_ID//[0-9]/}"
 # The test's settings: 1 s heartbeats, a cap of 3 streams.
 printf 'heartbeat_ms = %s\nmax_cgi_streams = %s\n' "$HB_MS" "$CAP" | as_user tee -a "$SITE/sselight.conf" > /dev/null
+# The Mercure hub, from the settings file as a hosting account sets it.
+MKEY='hosting-mercure-secret-of-40-bytes-0123'
+printf 'mercure_publisher_jwt_key = %s\n' "$MKEY" | as_user tee -a "$SITE/sselight.conf" > /dev/null
 case "${T_SHARED_BREAK:-}" in
     htaccess) sed -i '/stream\.fcgi \[L\]/d' "$SITE/.htaccess" ;;
     filterchain) sed -i '/FilterChain/d' "$SITE/.htaccess" ;;
@@ -293,6 +296,33 @@ run_variant() {
     for p in $pids; do _deploy_stop_curl "$p"; done
 
     if [ "$v" = suexec ]; then
+        # The Mercure hub as CGI: Debian's php-symfony-mercure publishes to
+        # /~USER/sse/.well-known/mercure, a curl subscriber gets the update
+        # with the publisher's id, and a resume by that id gets what came
+        # after. The cap's streams must be gone first (one slot each).
+        wait_gone "$(awk -v h="$HB_MS" 'BEGIN { print h / 1000 + 3 }')" $(user_streams "$owner") > /dev/null
+        MHUB=$BASE_URL/.well-known/mercure
+        curl -sI --max-time 5 "$BASE_URL/" > "$OUT_DIR/mercure-page.head"
+        check "$DEPLOY_LABEL: pages name the hub (Link: </~$TUSER/sse/.well-known/mercure>)" \
+            grep -q "^Link: </~$TUSER/sse/.well-known/mercure>; rel=\"mercure\"" "$OUT_DIR/mercure-page.head"
+        : > "$OUT_DIR/mercure.sse"
+        curl -sN --max-time 8 "$MHUB?topic=urn:hosting" > "$OUT_DIR/mercure.sse" 2>/dev/null &
+        mpid=$!
+        wait_for_line "$OUT_DIR/mercure.sse" '^retry:' 5
+        mid=$(php "$ROOT/tests/lib/mercure-publish.php" "$MHUB" "$MKEY" --topic urn:hosting \
+            --data 'from php' --id host-1 2>"$OUT_DIR/mercure-php.err")
+        expect_eq "$DEPLOY_LABEL: the PHP publisher is answered its id through CGI" host-1 "$mid"
+        check "$DEPLOY_LABEL: the CGI subscriber gets the update with that id" \
+            bash -c "$(declare -f wait_for_line); wait_for_line '$OUT_DIR/mercure.sse' '^data: from php' 5 && grep -qx 'id: host-1' '$OUT_DIR/mercure.sse'"
+        _deploy_stop_curl "$mpid"
+        php "$ROOT/tests/lib/mercure-publish.php" "$MHUB" "$MKEY" --topic urn:hosting \
+            --data 'second' --id host-2 > /dev/null 2>>"$OUT_DIR/mercure-php.err"
+        curl -sN --max-time 2 -H 'Last-Event-ID: host-1' "$MHUB?topic=urn:hosting" > "$OUT_DIR/mercure-resume.sse" 2>/dev/null
+        check "$DEPLOY_LABEL: resuming after host-1 through CGI gives host-2 only" \
+            bash -c "grep -qx 'id: host-2' '$OUT_DIR/mercure-resume.sse' && ! grep -q 'id: host-1' '$OUT_DIR/mercure-resume.sse'"
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -d topic=t "$MHUB")
+        expect_eq "$DEPLOY_LABEL: a Mercure publish without a JWT is 401" 401 "$code"
+
         # The browser under /~USER/sse: Example 1, and the room page that
         # resumes by id after being refused at the stream cap.
         BASE_URL=$BASE_URL TEST_OUT=$OUT_DIR/browser timeout 60 node "$ROOT/tests/browser/example1.mjs" \

@@ -213,6 +213,24 @@ deploy_check_pubsub() {
     sleep 0.3 # anything more would be a duplicate
     _deploy_stop_curl "$pid"
     _deploy_eq "Last-Event-ID: $1 resumes with exactly the two after it" "$2 $3" "$(_deploy_ids "$d/ps.resume")"
+    deploy_check_mercure_route
+}
+
+# deploy_check_mercure_route: /.well-known/mercure reaches the stream
+# responder: with the hub off its own 404 (which names the setting), with
+# it on an event stream.
+deploy_check_mercure_route() {
+    local d code
+    d=$(_deploy_dir)
+    code=$(curl -s --max-time 2 -D "$d/mercure.head" -o "$d/mercure.body" -w '%{http_code}' \
+        "$BASE_URL/.well-known/mercure?topic=urn:deploy")
+    if { [ "$code" = 404 ] && grep -q 'SSELIGHT_MERCURE_PUBLISHER_JWT_KEY' "$d/mercure.body"; } ||
+       { [ "$code" = 200 ] && grep -qi '^Content-Type: text/event-stream' "$d/mercure.head"; }; then
+        _deploy_pass "/.well-known/mercure reaches the stream responder ($code)"
+    else
+        _deploy_fail "/.well-known/mercure reaches the stream responder" \
+            "got $code: $(head -c 120 "$d/mercure.body")"
+    fi
 }
 
 # deploy_check_heartbeat IDLE_S: the caller started the responder with
