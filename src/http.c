@@ -127,12 +127,19 @@ void http_end_head(struct buf *out)
     buf_append_str(out, "\r\n");
 }
 
-void http_append_sse_head(struct buf *out)
+void http_append_sse_head_extra(struct buf *out, const char *extra)
 {
     http_begin_head(out, 200, "text/event-stream; charset=utf-8");
     buf_append_str(out, "Cache-Control: no-store\r\n"
                         "X-Accel-Buffering: no\r\n");
+    if (extra)
+        buf_append_str(out, extra);
     http_end_head(out);
+}
+
+void http_append_sse_head(struct buf *out)
+{
+    http_append_sse_head_extra(out, NULL);
 }
 
 static void http_append_error_allow(struct buf *out, enum http_method method,

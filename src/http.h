@@ -75,6 +75,10 @@ void http_end_head(struct buf *out);
  * and the headers that keep caches and proxies from holding events back. */
 void http_append_sse_head(struct buf *out);
 
+/* The same with more header lines: extra ("Name: value\r\n"..., checked
+ * by the caller) goes before the blank line. */
+void http_append_sse_head_extra(struct buf *out, const char *extra);
+
 /* Appends a complete plain-text error response: status, a one-line reason
  * text as the body (omitted for HEAD), "Allow: GET, HEAD" for 405,
  * "WWW-Authenticate: Bearer" for 401 and "Retry-After" for 503. */

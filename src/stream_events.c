@@ -558,6 +558,33 @@ static void events_sub_drop(struct events_sub *s, int status, const char *text,
     events_sub_free(s);
 }
 
+/* For a Mercure subscription that resumes: the header lines that tell it
+ * the id of the last update kept when it connected ("earliest" when none
+ * is), so it can tell whether it missed any. Both names: Last-Event-ID,
+ * as the protocol first named it, and Mercure-Last-Event-ID, its newer
+ * name. The job read every kept update. A new string. */
+static char *events_mercure_last_event_id(const struct store_job *job)
+{
+    struct buf out = BUF_INIT;
+    const char *id = MERCURE_EARLIEST;
+    struct mercure_update u = { 0 };
+    for (size_t i = job->nev; i-- > 0;) {
+        struct broker_event e;
+        store_job_event(job, i, &e);
+        if (mercure_update_decode(e.data, e.data_len, &u) == 0) {
+            id = u.id; /* checked when it was published: no CR or LF */
+            break;
+        }
+    }
+    buf_appendf(&out, "Last-Event-ID: %s\r\nMercure-Last-Event-ID: %s\r\n",
+                id, id);
+    mercure_update_free(&u);
+    buf_append_byte(&out, '\0');
+    char *text = mem_strdup(buf_head(&out));
+    buf_free(&out);
+    return text;
+}
+
 /* The store has worked out where s starts and read what it has missed. */
 static void events_sub_start_done(struct store_job *job, void *arg)
 {
@@ -589,7 +616,10 @@ static void events_sub_start_done(struct store_job *job, void *arg)
         resume = job->last;
     }
     struct buf head = BUF_INIT;
-    http_append_sse_head(&head);
+    char *extra = s->mercure && (s->mercure->resume || s->mercure->earliest)
+                  ? events_mercure_last_event_id(job) : NULL;
+    http_append_sse_head_extra(&head, extra);
+    free(extra);
     if (s->method == HTTP_HEAD) {
         store_job_free(job);
         events_sub_drop(s, 0, NULL, &head);

@@ -10,7 +10,8 @@
 #      public with two topics): each gets exactly what its selectors and
 #      its claim allow, in the documented SSE form
 #   3. resume: by a custom id (header) and a generated urn:uuid (query),
-#      earliest, an unknown id (live only); 409 for a kept id
+#      earliest, an unknown id (live only); the head names the last kept
+#      update; 409 for a kept id
 #   4. every refusal with its status and reason: JWT missing, cookie-only,
 #      bad signature, expired, not yet valid, alg none, no publish claim,
 #      a topic outside the claim; bad forms, 415, 413, 405 with Allow, bad
@@ -156,7 +157,10 @@ n=$(grep -c '^data: third' "$OUT_DIR/query.sse")
 expect_eq "an update that two topics select arrives once" 1 "$n"
 
 # --- 3. resume ------------------------------------------------------------
-fetch 1 'topic=*' -H 'Last-Event-ID: pub-1' > "$OUT_DIR/resume1.sse"
+fetch 1 'topic=*' -H 'Last-Event-ID: pub-1' -D "$OUT_DIR/resume1.head" > "$OUT_DIR/resume1.sse"
+check "a resumed stream's head names the last kept update (Last-Event-ID: $THIRD_ID)" \
+    grep -qx "Last-Event-ID: $THIRD_ID"$'\r' "$OUT_DIR/resume1.head"
+check "... also as Mercure-Last-Event-ID" grep -qx "Mercure-Last-Event-ID: $THIRD_ID"$'\r' "$OUT_DIR/resume1.head"
 check "Last-Event-ID: pub-1 resumes after it: the third update" contains "$OUT_DIR/resume1.sse" 'data: third'
 check "... and not pub-1 itself" bash -c "! grep -q 'data: first' '$OUT_DIR/resume1.sse'"
 check "... nor, anonymous, the private one" bash -c "! grep -q secret-2 '$OUT_DIR/resume1.sse'"
