@@ -13,7 +13,7 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Isrc -O1 -g -Wall -Wextra $(WERROR) \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -MMD -MP
-FUZZERS      := fuzz_fcgi_reader fuzz_query fuzz_sse fuzz_html fuzz_utf8 fuzz_subtoken
+FUZZERS      := fuzz_fcgi_reader fuzz_query fuzz_sse fuzz_html fuzz_utf8 fuzz_subtoken fuzz_mercure
 
 # The src/ modules each harness links (and nothing else).
 fuzz_fcgi_reader_MODS := mem buf fcgi_proto fcgi_reader
@@ -23,6 +23,8 @@ fuzz_html_MODS        := mem buf html
 fuzz_utf8_MODS        := utf8
 fuzz_subtoken_MODS    := subtoken
 fuzz_subtoken_LIBS    := -lcrypto
+fuzz_mercure_MODS     := mem buf query utf8 sse uritpl jwt mercure
+fuzz_mercure_LIBS     := -lcrypto -ljansson
 
 .PHONY: fuzz fuzz-short fuzz-build
 
