@@ -7,8 +7,9 @@
 //      with the ids the hub gave the publisher; the page without it gets
 //      the public one only
 //   3. the stream is cut (MERCURE_DROP kills the stream process); an update
-//      published meanwhile arrives after the browser's own reconnect (by
-//      Last-Event-ID), and nothing arrives twice
+//      published before the page is back arrives after the browser's own
+//      reconnect, which carries the last id each page had in Last-Event-ID,
+//      and nothing arrives twice
 //
 // Usage:  BASE_URL=... MERCURE_KEY=SECRET MERCURE_DROP='shell command' node tests/browser/mercure.mjs
 //   TEST_OUT, CHROMIUM, TEST_TIMEOUT_MS as in the other browser tests
@@ -16,7 +17,7 @@ import { execFileSync, execSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, testEnv, checkReport, runBounded, timeBudget } from './lib.mjs';
+import { launchChromium, testEnv, checkReport, runBounded, timeBudget, pathOf } from './lib.mjs';
 
 const HARD_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS) || 90_000;
 const KEY = process.env.MERCURE_KEY || '';
@@ -93,6 +94,18 @@ await runBounded('mercure', HARD_TIMEOUT_MS, { section, finish }, async (slot) =
   const link = (await resp.allHeaders()).link || '';
   s.check('the page names the hub in its Link header', /<[^>]*\/\.well-known\/mercure>; rel="mercure"/.test(link), link);
   await b.goto(url(''), { timeout: budget(10_000) });
+  // The Last-Event-ID each page's hub requests carried ('' for none), in order.
+  const lastIds = (page) => {
+    const seen = [];
+    page.on('request', (r) => {
+      if (pathOf(r.url()).endsWith('/.well-known/mercure') && r.method() === 'GET') {
+        seen.push(r.headerValue('last-event-id').then((v) => v || ''));
+      }
+    });
+    return () => Promise.all(seen);
+  };
+  const aIds = lastIds(a);
+  const bIds = lastIds(b);
   await subscribe(a);
   await subscribe(b);
 
@@ -115,7 +128,9 @@ await runBounded('mercure', HARD_TIMEOUT_MS, { section, finish }, async (slot) =
   execSync(DROP, { stdio: 'ignore', timeout: 10_000 });
   await sleep(300);
   const id3 = await publish(['--topic', 'https://example.com/books/3', '--data', 'while-away']);
-  s.check('an update was published while the streams were cut', !!id3, 'the publish failed for 8 s');
+  const opensThen = await a.evaluate(() => window.opens);
+  s.check('an update was published while the streams were cut', !!id3 && opensThen === 1,
+    id3 ? `the page had already reconnected (opened ${opensThen} times)` : 'the publish failed for 8 s');
   const aBack = await waitFor(a, (l) => datas(l).includes('while-away'), 20_000);
   const bBack = await waitFor(b, (l) => datas(l).includes('while-away'), 20_000);
   await sleep(1_000);
@@ -128,6 +143,10 @@ await runBounded('mercure', HARD_TIMEOUT_MS, { section, finish }, async (slot) =
   s.check('... and nothing twice', a2.join('|') === 'public-1|private-2|while-away', a2.join(','));
   s.check('the page without the cookie got it too, nothing twice', bBack && b2.join('|') === 'public-1|while-away',
     b2.join(','));
+  const [ra, rb] = [await aIds(), await bIds()];
+  s.check('the browser reconnected with Last-Event-ID: the last id each page had',
+    ra.length >= 2 && ra[0] === '' && ra[1] === id2 && rb.length >= 2 && rb[0] === '' && rb[1] === id1,
+    `with cookie: ${JSON.stringify(ra)}, without: ${JSON.stringify(rb)}`);
   await withCookie.close();
   await plain.close();
 });

@@ -10,7 +10,8 @@
 #      topic outside its publish claim (403)
 #   3. Chromium (tests/browser/mercure.mjs): the Link header, a page
 #      subscribed with the mercureAuthorization cookie and one without,
-#      and the browser's own reconnect after the stream process is killed
+#      and the browser's own reconnect (with Last-Event-ID) after the
+#      stream process is killed
 source "$(dirname "$0")/../lib/harness.sh"
 
 NODE=$(command -v node)

@@ -112,9 +112,11 @@ CRON_ID=$(as_user env SSELIGHT_CONFIG="$SITE/sselight.conf" "$SRC/cgi-bin/sselig
 check "sselight-pub as the user with SSELIGHT_CONFIG publishes ($CRON_ID)" test -n "$CRON_ID" -a -z "${CRON_ID//[0-9]/}"
 # The test's settings: 1 s heartbeats, a cap of 3 streams.
 printf 'heartbeat_ms = %s\nmax_cgi_streams = %s\n' "$HB_MS" "$CAP" | as_user tee -a "$SITE/sselight.conf" > /dev/null
-# The Mercure hub, from the settings file as a hosting account sets it.
+# --- Mercure: the hub's key, from the settings file as a hosting account
+# sets it (the checks are in run_variant, suexec host only) ---------------
 MKEY='hosting-mercure-secret-of-40-bytes-0123'
 printf 'mercure_publisher_jwt_key = %s\n' "$MKEY" | as_user tee -a "$SITE/sselight.conf" > /dev/null
+# --- end Mercure ---------------------------------------------------------
 case "${T_SHARED_BREAK:-}" in
     htaccess) sed -i '/stream\.fcgi \[L\]/d' "$SITE/.htaccess" ;;
     filterchain) sed -i '/FilterChain/d' "$SITE/.htaccess" ;;
@@ -296,6 +298,7 @@ run_variant() {
     for p in $pids; do _deploy_stop_curl "$p"; done
 
     if [ "$v" = suexec ]; then
+        # --- Mercure (suexec host) -------------------------------------------
         # The Mercure hub as CGI: Debian's php-symfony-mercure publishes to
         # /~USER/sse/.well-known/mercure, a curl subscriber gets the update
         # with the publisher's id, and a resume by that id gets what came
@@ -322,6 +325,7 @@ run_variant() {
             bash -c "grep -qx 'id: host-2' '$OUT_DIR/mercure-resume.sse' && ! grep -q 'id: host-1' '$OUT_DIR/mercure-resume.sse'"
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -d topic=t "$MHUB")
         expect_eq "$DEPLOY_LABEL: a Mercure publish without a JWT is 401" 401 "$code"
+        # --- end Mercure -----------------------------------------------------
 
         # The browser under /~USER/sse: Example 1, and the room page that
         # resumes by id after being refused at the stream cap.
