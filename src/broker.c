@@ -118,6 +118,12 @@ int broker_pruned_upto(struct broker *b, const char *channel, long long *id)
     return b->ops->pruned_upto(b, channel, id);
 }
 
+int broker_key_id(struct broker *b, const char *channel, const char *key,
+                  long long *id)
+{
+    return b->ops->key_id(b, channel, key, id);
+}
+
 int broker_watch(struct broker *b, struct loop *loop, broker_wake_fn *fn,
                  void *arg)
 {

@@ -134,6 +134,13 @@ int broker_last_id(struct broker *b, long long *id);
  * a client resuming after an id below it has missed events. 0 or -1. */
 int broker_pruned_upto(struct broker *b, const char *channel, long long *id);
 
+/* The first id of the kept publish to channel that used key (an
+ * idempotency key; a Mercure update's id is one): 1 and *id when there is
+ * one, 0 when no publish whose first event is still kept used it, -1 on
+ * error. A resume by such a key reads from here instead of scanning. */
+int broker_key_id(struct broker *b, const char *channel, const char *key,
+                  long long *id);
+
 /* Called when events may have been published (read them with nch == 0). */
 typedef void broker_wake_fn(void *arg);
 

@@ -25,6 +25,8 @@ struct broker_ops {
                          size_t nch, unsigned n, long long *after);
     int (*last_id)(struct broker *b, long long *id);
     int (*pruned_upto)(struct broker *b, const char *channel, long long *id);
+    int (*key_id)(struct broker *b, const char *channel, const char *key,
+                  long long *id);
     void (*set_wait_ms)(struct broker *b, unsigned ms);
     int (*watch)(struct broker *b, struct loop *loop, broker_wake_fn *fn,
                  void *arg);

@@ -592,6 +592,19 @@ static int broker_redis_pruned_upto(struct broker *base, const char *channel,
                             argv);
 }
 
+/* The key's score in the channel's key set is its publish's first id (ids
+ * start at 1, and a missing member reads as 0). */
+static int broker_redis_key_id(struct broker *base, const char *channel,
+                               const char *key, long long *id)
+{
+    char kz[REDIS_KEY_MAX];
+    redis_key(kz, "keys", channel);
+    const char *argv[] = { "ZSCORE", kz, key };
+    if (redis_get_number((struct broker_redis *)base, "key", id, 3, argv) != 0)
+        return -1;
+    return *id > 0;
+}
+
 static void redis_on_live_wake(void *arg)
 {
     struct broker_redis *r = arg;
@@ -688,6 +701,7 @@ static const struct broker_ops broker_redis_ops = {
     .history_start = broker_redis_history_start,
     .last_id = broker_redis_last_id,
     .pruned_upto = broker_redis_pruned_upto,
+    .key_id = broker_redis_key_id,
     .watch = broker_redis_watch,
     .append_health_json = broker_redis_health_json,
     .health = broker_redis_health,

@@ -238,7 +238,8 @@ static int broker_prune(struct broker_sqlite *b, const char *channel)
 }
 
 /* Looks key up in channel: 1 and the earlier publish's ids when it is
- * there, 0 when not, -1 on error. Inside the publish transaction. */
+ * there, 0 when not, -1 on error. Inside the publish transaction, or on
+ * its own for a resume by key. */
 static int broker_key_lookup(struct broker_sqlite *b, const char *channel,
                              const char *key, long long *first_id,
                              size_t *count)
@@ -535,6 +536,15 @@ static int broker_sqlite_pruned_upto(struct broker *base,
     return broker_query_int(b, st, id);
 }
 
+static int broker_sqlite_key_id(struct broker *base, const char *channel,
+                                const char *key, long long *id)
+{
+    size_t count;
+    *id = 0;
+    return broker_key_lookup((struct broker_sqlite *)base, channel, key, id,
+                             &count);
+}
+
 static void broker_sqlite_on_notify(struct loop *loop, struct loop_io *io,
                                     uint32_t events)
 {
@@ -586,6 +596,7 @@ static const struct broker_ops broker_sqlite_ops = {
     .history_start = broker_sqlite_history_start,
     .last_id = broker_sqlite_last_id,
     .pruned_upto = broker_sqlite_pruned_upto,
+    .key_id = broker_sqlite_key_id,
     .watch = broker_sqlite_watch,
     .append_health_json = broker_sqlite_health_json,
 };

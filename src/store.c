@@ -148,6 +148,17 @@ static void store_run_subscribe(struct broker *b, struct store_job *job)
 {
     const char *names[BROKER_CHANNELS_MAX];
     store_names(job, names);
+    if (job->key[0]) {
+        long long id;
+        int found = broker_key_id(b, names[0], job->key, &id);
+        if (found < 0) {
+            (void)store_fail(b, job);
+            return;
+        }
+        job->key_found = found;
+        job->after = found ? id : -1;
+        job->history = found ? 0 : 1;
+    }
     if (broker_last_id(b, &job->last) != 0) {
         (void)store_fail(b, job);
         return;

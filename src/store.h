@@ -45,7 +45,10 @@ enum store_op {
      * (the id the client starts after: resume clamped to last, else the
      * history start, else last), pruned[i] (with a resume: the highest id
      * the history bound dropped from channel i), and the events after
-     * start, all of them. rc 0 or -1. */
+     * start, all of them. rc 0 or -1. With a key (a Mercure resume), the
+     * resume id is the first id of the kept publish with that key in
+     * channels[0] (key_found 1); when none is kept (key_found 0) the job
+     * reads the last event alone, and the caller starts live. */
     STORE_SUBSCRIBE,
     /* Events after `after` in channels (nch 0: every channel), at most
      * limit (0: no bound). Results: nread (count, BROKER_GAP or -1), the
@@ -73,10 +76,11 @@ struct store_job {
     struct buf in;                  /* PUBLISH: names and data, see add */
     struct { size_t event, data, len; } *in_ev;
     size_t n;                       /* PUBLISH: events */
-    char key[STORE_KEY_MAX + 1];    /* PUBLISH: "" for none */
+    char key[STORE_KEY_MAX + 1];    /* PUBLISH, SUBSCRIBE: "" for none */
     /* results */
     int rc;
     long long first_id, last, start;
+    int key_found;                  /* SUBSCRIBE with a key: it is kept */
     size_t n_stored;
     long long pruned[BROKER_CHANNELS_MAX];
     long nread;

@@ -563,10 +563,12 @@ static void events_sub_drop(struct events_sub *s, int status, const char *text,
  * is), so it can tell whether it missed any. Both names: Last-Event-ID,
  * as the protocol first named it, and Mercure-Last-Event-ID, its newer
  * name. The job read every kept update. A new string. */
-static char *events_mercure_last_event_id(const struct store_job *job)
+static char *events_mercure_last_event_id(const struct store_job *job,
+                                          const char *resume)
 {
     struct buf out = BUF_INIT;
-    const char *id = MERCURE_EARLIEST;
+    /* Found and nothing after it: the resume id is the last. */
+    const char *id = job->key_found && resume ? resume : MERCURE_EARLIEST;
     struct mercure_update u = { 0 };
     for (size_t i = job->nev; i-- > 0;) {
         struct broker_event e;
@@ -617,7 +619,8 @@ static void events_sub_start_done(struct store_job *job, void *arg)
     }
     struct buf head = BUF_INIT;
     char *extra = s->mercure && (s->mercure->resume || s->mercure->earliest)
-                  ? events_mercure_last_event_id(job) : NULL;
+                  ? events_mercure_last_event_id(job, s->mercure->resume)
+                  : NULL;
     http_append_sse_head_extra(&head, extra);
     free(extra);
     if (s->method == HTTP_HEAD) {
@@ -642,11 +645,17 @@ static void events_sub_start_done(struct store_job *job, void *arg)
      * since reaches this client through its own catch-up, then the
      * fan-out, which skips ids it already has. */
     s->last_id = job->start;
+    if (s->mercure && s->mercure->resume && job->key_found) {
+        /* The store started the read right after it. */
+        free(s->mercure->resume);
+        s->mercure->resume = NULL;
+    }
     events_sub_write_read(s, job);
     if (s->mercure && s->mercure->resume) {
-        /* Mercure: an id the hub does not keep (any more) resumes live. */
-        fprintf(stderr, "stream: Mercure Last-Event-ID is not among the %zu "
-                "updates kept: live updates only\n", job->nev);
+        /* Mercure: an id the hub does not keep (any more) resumes live. The
+         * job read the last update alone (for the head), skipped above. */
+        fprintf(stderr, "stream: Mercure Last-Event-ID is not among the "
+                "updates kept: live updates only\n");
         free(s->mercure->resume);
         s->mercure->resume = NULL;
     }
@@ -658,7 +667,8 @@ static void events_sub_start_done(struct store_job *job, void *arg)
 
 /* Admits a subscription to r's channels (503 past a cap) and asks the
  * store where it starts: after resume (-1: none), or history events
- * back. m (taken over, NULL for the channels API) filters a Mercure one. */
+ * back. m (taken over, NULL for the channels API) filters a Mercure one;
+ * one that resumes starts after the kept update with its id. */
 static void events_sub_open(struct stream_events *ev, struct stream_conn *conn,
                             enum http_method method,
                             const struct events_request *r, long long resume,
@@ -703,6 +713,8 @@ static void events_sub_open(struct stream_events *ev, struct stream_conn *conn,
     store_job_set_channels(job, r->channels, r->nch);
     job->after = resume;
     job->history = history;
+    if (m && m->resume)
+        snprintf(job->key, sizeof job->key, "%s", m->resume);
     /* Not bounded by the store queue: the subscriber caps bound these. */
     (void)store_submit(ev->store, job, 0, events_sub_start_done, s);
     s->job = job;
@@ -717,9 +729,9 @@ void stream_events_subscribe_mercure(struct stream_events *ev,
     strcpy(r.names[0], MERCURE_CHANNEL);
     r.channels[0] = r.names[0];
     r.nch = 1;
-    /* A resume reads every kept update and skips to the id. */
-    events_sub_open(ev, conn, method, &r, m->resume || m->earliest ? 0 : -1,
-                    0, m);
+    /* earliest reads every kept update; a resume by id starts after the
+     * update the broker keeps with that id as its key. */
+    events_sub_open(ev, conn, method, &r, m->earliest ? 0 : -1, 0, m);
 }
 
 static void events_subscribe(struct stream_events *ev, struct stream_conn *conn,

@@ -74,6 +74,7 @@ sanitizer_lane() {
     run_part t_stream-tsan 180 tests/integration/t_stream.sh
     run_part t_channels-tsan 180 tests/integration/t_channels.sh
     run_part t_store_stall-tsan 180 tests/integration/t_store_stall.sh
+    run_part t_mercure-tsan 120 tests/integration/t_mercure.sh
     unset SSELIGHT_CGI_DIR TEST_VARIANT
     run_part t_valgrind 240 tests/integration/t_valgrind.sh
     # The three front servers beyond lighttpd, nginx and Apache: waiting on

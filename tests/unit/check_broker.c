@@ -1132,7 +1132,8 @@ END_TEST
 
 /* Idempotency keys: a publish repeated with its key stores nothing and
  * answers the first publish's ids; keys are per channel; a key is
- * forgotten once its event has been dropped by the history bound. */
+ * forgotten once its event has been dropped by the history bound.
+ * broker_key_id finds a kept key's first id (a Mercure resume). */
 START_TEST(test_publish_keyed)
 {
     struct broker *b = open_ok(tmpdir_test, 3);
@@ -1145,6 +1146,11 @@ START_TEST(test_publish_keyed)
     ck_assert_int_eq(broker_publish_many(b, "k", &again, 1, "key-1", &id2, &n), 1);
     ck_assert_int_eq(id2, id);
     ck_assert_uint_eq(n, 1);
+    long long kid = -1;
+    ck_assert_int_eq(broker_key_id(b, "k", "key-1", &kid), 1);
+    ck_assert_int_eq(kid, id);
+    ck_assert_int_eq(broker_key_id(b, "k", "key-2", &kid), 0);
+    ck_assert_int_eq(broker_key_id(b, "k2", "key-1", &kid), 0);
     static struct got g;
     const char *const ch[] = { "k" };
     ck_assert_int_eq(read_into(b, 0, ch, 1, 100, &g), 1);
@@ -1165,11 +1171,19 @@ START_TEST(test_publish_keyed)
     ck_assert_int_eq(broker_publish_many(b, "k", two, 1, "batch", &first2, &n), 1);
     ck_assert_int_eq(first2, first);
     ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(broker_key_id(b, "k", "batch", &kid), 1);
+    ck_assert_int_eq(kid, first);
+    ck_assert_int_eq(broker_key_id(b, "k2", "key-1", &kid), 1);
+    ck_assert_int_eq(kid, other);
+    /* key-1's event is past the history bound now: forgotten. */
+    ck_assert_int_eq(broker_key_id(b, "k", "key-1", &kid), 0);
     /* History 3: "k" now holds a, c and the batch minus the oldest; the
      * event of key-1 is gone, so key-1 stores again. */
     long long id3 = -1;
     ck_assert_int_eq(broker_publish_many(b, "k", &again, 1, "key-1", &id3, &n), 0);
     ck_assert_int_gt(id3, first + 1);
+    ck_assert_int_eq(broker_key_id(b, "k", "key-1", &kid), 1);
+    ck_assert_int_eq(kid, id3);
     ck_assert_int_eq(read_into(b, 0, ch, 1, 100, &g), 3);
     ck_assert_str_eq(g.ev[2].data, "other data");
     got_free(&g);
