@@ -37,7 +37,7 @@ UNIT_O   := $(UNIT:%=$(OBJ)/%.o)
 
 VENDOR   := www/vendor/htmx.min.js www/vendor/sse.min.js
 
-.PHONY: all build run test bench bench-store bench-procs bench-redis bench-pubsub soak clean install uninstall install-shared
+.PHONY: all build run test bench bench-store bench-procs bench-redis bench-pubsub bench-mercure soak clean install uninstall install-shared
 .DELETE_ON_ERROR:
 
 all: build
@@ -92,6 +92,15 @@ bench-redis:
 	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
 	@runs=$${REDIS_CELL_RUNS:-1}; case $$runs in [1-5]) ;; *) echo "REDIS_CELL_RUNS is 1 to 5" >&2; exit 2 ;; esac; \
 	    timeout $$((400 * runs)) bench/redis-cell.sh
+
+# The Mercure hub against the channels API at 10,000 subscribers, same
+# server, same run (bench/mercure-cell.sh; MERCURE_CELL_RUNS=1..5, default
+# 3; about 2 minutes a run). Writes bench/results/mercure-DATE.md.
+bench-mercure:
+	@tools/setup-deps.sh bench
+	@$(MAKE) --no-print-directory build $(BUILD)/sse_load
+	@runs=$${MERCURE_CELL_RUNS:-3}; case $$runs in [1-5]) ;; *) echo "MERCURE_CELL_RUNS is 1 to 5" >&2; exit 2 ;; esac; \
+	    timeout $$((300 * runs)) bench/mercure-cell.sh
 
 $(BUILD)/sse_load: bench/sse_load.c
 	@mkdir -p $(@D)

@@ -22,6 +22,11 @@
  * --sub-header H (repeatable) gives the subscriber request's header lines
  * besides Host; the default is the one line "Accept: text/event-stream".
  *
+ * --pub-header H adds one header line to every POST (an Authorization
+ * header, say). --pub-form PREFIX sends the body as a form instead:
+ * PREFIX followed by the stamp with '+' for its space ("topic=t&data=" for
+ * a Mercure hub), Content-Type application/x-www-form-urlencoded.
+ *
  * --publishers K: instead of one new connection per publish at R per
  * second, K keep-alive HTTP/1.1 connections publish the M messages between
  * them, each sending its next POST as soon as the answer to its previous
@@ -126,6 +131,8 @@ static int opt_ports[MAX_PORTS];
 static int opt_nports;
 static const char *opt_sub_path;
 static const char *opt_pub_path;
+static const char *opt_pub_header;   /* --pub-header, or NULL */
+static const char *opt_pub_form;     /* --pub-form prefix, or NULL */
 static long opt_n = -1;
 static long opt_m = -1;
 static double opt_rate = -1;
@@ -369,18 +376,25 @@ static void start_pub(long seq)
  * connection of its own, HTTP/1.1 (kept alive) for --publishers. */
 static int build_pub_request(struct conn *c)
 {
-    char body[64];
-    int bl = snprintf(body, sizeof body, "%" PRId64 " %" PRIu32, real_us(), c->id);
+    char body[4200];
+    int bl = snprintf(body, sizeof body, "%s%" PRId64 "%s%" PRIu32,
+                      opt_pub_form ? opt_pub_form : "", real_us(),
+                      opt_pub_form ? "+" : " ", c->id);
     if (bl < 0 || (size_t)bl >= sizeof body)
         return -1;
-    size_t cap = strlen(opt_pub_path) + 256;
+    size_t cap = strlen(opt_pub_path) + (size_t)bl + 256 +
+                 (opt_pub_header ? strlen(opt_pub_header) + 2 : 0);
     c->out = malloc(cap);
     if (!c->out)
         die("out of memory");
     int n = snprintf(c->out, cap,
-                     "POST %s HTTP/1.%d\r\nHost: 127.0.0.1\r\n"
-                     "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-                     opt_pub_path, c->type == C_KPUB, bl, body);
+                     "POST %s HTTP/1.%d\r\nHost: 127.0.0.1\r\n%s%s"
+                     "Content-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+                     opt_pub_path, c->type == C_KPUB,
+                     opt_pub_header ? opt_pub_header : "",
+                     opt_pub_header ? "\r\n" : "",
+                     opt_pub_form ? "application/x-www-form-urlencoded"
+                                  : "text/plain", bl, body);
     if (n < 0 || (size_t)n >= cap)
         return -1;
     c->out_len = (size_t)n;
@@ -955,7 +969,7 @@ static void check_path(const char *p, const char *name)
 static void parse_args(int argc, char **argv)
 {
     enum { O_PORT = 256, O_SUB, O_PUB, O_TIMEOUT, O_CRATE, O_HDR, O_DRAIN, O_PUBLISHERS,
-           O_EVENTS_OUT, O_CHANNELS };
+           O_EVENTS_OUT, O_CHANNELS, O_PUB_HDR, O_PUB_FORM };
     static const struct option lo[] = {
         { "port", required_argument, NULL, O_PORT },
         { "sub-path", required_argument, NULL, O_SUB },
@@ -967,6 +981,8 @@ static void parse_args(int argc, char **argv)
         { "publishers", required_argument, NULL, O_PUBLISHERS },
         { "events-out", required_argument, NULL, O_EVENTS_OUT },
         { "channels", required_argument, NULL, O_CHANNELS },
+        { "pub-header", required_argument, NULL, O_PUB_HDR },
+        { "pub-form", required_argument, NULL, O_PUB_FORM },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -980,6 +996,16 @@ static void parse_args(int argc, char **argv)
             break;
         case O_SUB: opt_sub_path = optarg; break;
         case O_PUB: opt_pub_path = optarg; break;
+        case O_PUB_HDR:
+            if (strpbrk(optarg, "\r\n") || strlen(optarg) > 8192)
+                die("--pub-header must be one line of at most 8192 bytes");
+            opt_pub_header = optarg;
+            break;
+        case O_PUB_FORM:
+            if (strpbrk(optarg, "\r\n") || strlen(optarg) > 4096)
+                die("--pub-form must be one line of at most 4096 bytes");
+            opt_pub_form = optarg;
+            break;
         case O_TIMEOUT: opt_timeout = parse_double(optarg, "--timeout", 0.001, 1e7); break;
         case O_CRATE: opt_connect_rate = parse_double(optarg, "--connect-rate", 0.001, 1e9); break;
         case O_DRAIN: opt_drain = parse_double(optarg, "--drain", 0, 1e6); break;
