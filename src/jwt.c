@@ -3,6 +3,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -10,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
+/* RFC 4648, table 2: the base64url alphabet, in the order of its values
+ * (an array, so that a character's offset in it is its value). */
+#define JWT_B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+                   "0123456789-_"
+static const char jwt_b64url[] = JWT_B64URL;
 
 struct jwt_key {
     enum jwt_alg alg;
@@ -19,37 +24,61 @@ struct jwt_key {
     EVP_PKEY *pkey;         /* RS256 */
 };
 
+/* The RS256 half of jwt_key_new: k->pkey, or a reason in err. */
+static int jwt_key_load_pem(struct jwt_key *k, const char *pem, size_t len,
+                            char *err, size_t errlen)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (bio)
+        k->pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    /* A PEM that does not parse leaves errors on this thread's queue. */
+    ERR_clear_error();
+    if (!k->pkey)
+        snprintf(err, errlen, "an RS256 key must be the PEM text of a public "
+                 "key (-----BEGIN PUBLIC KEY-----)");
+    else if (EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_RSA)
+        snprintf(err, errlen, "an RS256 key must be an RSA key");
+    else if (EVP_PKEY_get_bits(k->pkey) < JWT_RSA_BITS_MIN)
+        snprintf(err, errlen, "an RS256 key must have at least %d bits, "
+                 "not %d", JWT_RSA_BITS_MIN, EVP_PKEY_get_bits(k->pkey));
+    else
+        return 0;
+    return -1;
+}
+
 struct jwt_key *jwt_key_new(enum jwt_alg alg, const char *key, size_t len,
                             char *err, size_t errlen)
 {
-    struct jwt_key *k = mem_calloc(1, sizeof *k);
+    if (alg != JWT_HS256 && alg != JWT_RS256) {
+        snprintf(err, errlen, "unknown JWT algorithm %d", (int)alg);
+        return NULL;
+    }
+    if (len > JWT_KEY_MAX) {
+        snprintf(err, errlen, "a JWT key must be at most %d bytes, not %zu",
+                 JWT_KEY_MAX, len);
+        return NULL;
+    }
+    if (alg == JWT_HS256 && len < JWT_HMAC_KEY_MIN) {
+        snprintf(err, errlen, "an HS256 key must be at least %d bytes, not %zu",
+                 JWT_HMAC_KEY_MIN, len);
+        return NULL;
+    }
+    struct jwt_key *k = calloc(1, sizeof *k);
+    if (!k) {
+        snprintf(err, errlen, "out of memory for a JWT key");
+        return NULL;
+    }
     k->alg = alg;
-    if (alg == JWT_HS256) {
-        if (len < JWT_HMAC_KEY_MIN) {
-            snprintf(err, errlen, "an HS256 key must be at least %d bytes",
-                     JWT_HMAC_KEY_MIN);
-            free(k);
-            return NULL;
-        }
-        k->secret = mem_calloc(1, len);
+    if (alg == JWT_RS256) {
+        if (jwt_key_load_pem(k, key, len, err, errlen) == 0)
+            return k;
+    } else if ((k->secret = malloc(len)) != NULL) {
         memcpy(k->secret, key, len);
         k->secret_len = len;
         return k;
-    }
-    BIO *bio = BIO_new_mem_buf(key, (int)len);
-    if (bio && len <= 64 * 1024)
-        k->pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (!k->pkey) {
-        snprintf(err, errlen, "an RS256 key must be a PEM public key "
-                 "(-----BEGIN PUBLIC KEY-----)");
-    } else if (EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_RSA) {
-        snprintf(err, errlen, "an RS256 key must be an RSA key");
-    } else if (EVP_PKEY_get_bits(k->pkey) < JWT_RSA_BITS_MIN) {
-        snprintf(err, errlen, "an RS256 key must have at least %d bits, "
-                 "not %d", JWT_RSA_BITS_MIN, EVP_PKEY_get_bits(k->pkey));
     } else {
-        return k;
+        snprintf(err, errlen, "out of memory for a JWT key");
     }
     jwt_key_free(k);
     return NULL;
@@ -91,11 +120,11 @@ const char *jwt_result_text(enum jwt_result r)
     return "invalid";
 }
 
-/* base64url (RFC 4648 section 5) without padding, as JWS uses it. By hand:
- * OpenSSL's EVP_DecodeBlock takes the other alphabet and wants padding.
- * Decodes s (n bytes) into out (room for n * 3 / 4 + 1 bytes); returns the
- * length, or -1 on a character outside the alphabet or an impossible
- * length. */
+/* base64url (RFC 4648 section 5) without padding, as JWS uses it. By hand,
+ * because OpenSSL's EVP_DecodeBlock takes the other alphabet and wants
+ * padding. s (n bytes) must already be in JWT_B64URL; decodes it into out
+ * (room for n * 3 / 4 bytes) and returns the length, or -1 for a length no
+ * encoder makes or nonzero leftover bits (so each value has one text). */
 static long jwt_b64url_decode(const char *s, size_t n, unsigned char *out)
 {
     unsigned acc = 0;
@@ -104,14 +133,8 @@ static long jwt_b64url_decode(const char *s, size_t n, unsigned char *out)
     if (n % 4 == 1)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int v = c >= 'A' && c <= 'Z' ? c - 'A'
-              : c >= 'a' && c <= 'z' ? c - 'a' + 26
-              : c >= '0' && c <= '9' ? c - '0' + 52
-              : c == '-' ? 62 : c == '_' ? 63 : -1;
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
+        unsigned v = (unsigned)(strchr(jwt_b64url, s[i]) - jwt_b64url);
+        acc = (acc << 6) | v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -119,21 +142,13 @@ static long jwt_b64url_decode(const char *s, size_t n, unsigned char *out)
         }
         acc &= (1u << bits) - 1;
     }
-    if (acc != 0)
-        return -1; /* leftover bits must be zero: one text per value */
-    return (long)o;
+    return acc != 0 ? -1 : (long)o;
 }
 
-/* Decodes part (n bytes of base64url) as a JSON object; NULL if it is not. */
-static json_t *jwt_json_part(const char *part, size_t n)
+/* raw (n bytes) as a JSON object; NULL if it is not one. */
+static json_t *jwt_json_object(const unsigned char *raw, size_t n)
 {
-    unsigned char *raw = mem_calloc(1, n * 3 / 4 + 1);
-    long len = jwt_b64url_decode(part, n, raw);
-    json_t *j = NULL;
-    if (len >= 0)
-        j = json_loadb((const char *)raw, (size_t)len, JSON_REJECT_DUPLICATES,
-                       NULL);
-    free(raw);
+    json_t *j = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
     if (j && !json_is_object(j)) {
         json_decref(j);
         j = NULL;
@@ -141,7 +156,7 @@ static json_t *jwt_json_part(const char *part, size_t n)
     return j;
 }
 
-/* 1 if sig (len bytes) signs input (n bytes) under k. */
+/* 1 if sig (len bytes) signs input (n bytes) under k, else 0. */
 static int jwt_signature_ok(const struct jwt_key *k, const char *input,
                             size_t n, const unsigned char *sig, size_t len)
 {
@@ -149,8 +164,10 @@ static int jwt_signature_ok(const struct jwt_key *k, const char *input,
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned mac_len = 0;
         if (!HMAC(EVP_sha256(), k->secret, (int)k->secret_len,
-                  (const unsigned char *)input, n, mac, &mac_len))
+                  (const unsigned char *)input, n, mac, &mac_len)) {
+            ERR_clear_error();
             return 0;
+        }
         return len == mac_len && CRYPTO_memcmp(mac, sig, len) == 0;
     }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -160,16 +177,17 @@ static int jwt_signature_ok(const struct jwt_key *k, const char *input,
              EVP_DigestVerify(ctx, sig, len, (const unsigned char *)input,
                               n) == 1;
     EVP_MD_CTX_free(ctx);
+    if (!ok)
+        ERR_clear_error();
     return ok;
 }
 
-/* Checks the numeric date claim name: 1 fine or absent, 0 failed, -1 not
- * a number. after: the claim must be after now (exp), else at or before
- * (nbf). */
-static int jwt_time_ok(json_t *payload, const char *name, time_t now,
+/* The NumericDate claim name: 1 absent or satisfied, 0 not, -1 not a
+ * number. after: now must be before it (exp), else at or after it (nbf). */
+static int jwt_time_ok(json_t *claims, const char *name, time_t now,
                        int after)
 {
-    json_t *v = json_object_get(payload, name);
+    json_t *v = json_object_get(claims, name);
     if (!v)
         return 1;
     if (!json_is_number(v))
@@ -182,15 +200,27 @@ enum jwt_result jwt_verify(const struct jwt_key *k, const char *token,
                            time_t now, json_t **payload)
 {
     *payload = NULL;
-    size_t n = strlen(token);
-    if (n == 0 || n > JWT_TOKEN_MAX)
+    size_t n = strnlen(token, JWT_TOKEN_MAX + 1);
+    if (n > JWT_TOKEN_MAX || strspn(token, JWT_B64URL ".") != n)
         return JWT_MALFORMED;
-    const char *dot1 = memchr(token, '.', n);
-    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - token))
-                            : NULL;
-    if (!dot2 || memchr(dot2 + 1, '.', n - (size_t)(dot2 + 1 - token)))
+    const char *dot1 = strchr(token, '.');
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (!dot2 || strchr(dot2 + 1, '.'))
         return JWT_MALFORMED;
-    json_t *header = jwt_json_part(token, (size_t)(dot1 - token));
+
+    /* Each part decodes to at most 3/4 of its text, so the three fit in
+     * one buffer of the token's bound, one after another. */
+    unsigned char raw[JWT_TOKEN_MAX];
+    long head_len = jwt_b64url_decode(token, (size_t)(dot1 - token), raw);
+    unsigned char *body = raw + (head_len > 0 ? head_len : 0);
+    long body_len = jwt_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1),
+                                      body);
+    unsigned char *sig = body + (body_len > 0 ? body_len : 0);
+    long sig_len = jwt_b64url_decode(dot2 + 1, strlen(dot2 + 1), sig);
+    if (head_len < 0 || body_len < 0 || sig_len < 0)
+        return JWT_MALFORMED;
+
+    json_t *header = jwt_json_object(raw, (size_t)head_len);
     if (!header)
         return JWT_MALFORMED;
     json_t *alg = json_object_get(header, "alg");
@@ -201,21 +231,11 @@ enum jwt_result jwt_verify(const struct jwt_key *k, const char *token,
     json_decref(header);
     if (!alg_ok)
         return JWT_BAD_ALG;
-
-    const char *sig_text = dot2 + 1;
-    size_t sig_n = n - (size_t)(sig_text - token);
-    unsigned char *sig = mem_calloc(1, sig_n * 3 / 4 + 1);
-    long sig_len = jwt_b64url_decode(sig_text, sig_n, sig);
-    int signed_ok = sig_len > 0 &&
-                    jwt_signature_ok(k, token, (size_t)(dot2 - token), sig,
-                                     (size_t)sig_len);
-    free(sig);
-    if (sig_len < 0)
-        return JWT_MALFORMED;
-    if (!signed_ok)
+    if (!jwt_signature_ok(k, token, (size_t)(dot2 - token), sig,
+                          (size_t)sig_len))
         return JWT_BAD_SIGNATURE;
 
-    json_t *claims = jwt_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    json_t *claims = jwt_json_object(body, (size_t)body_len);
     if (!claims)
         return JWT_MALFORMED;
     int exp = jwt_time_ok(claims, "exp", now, 1);

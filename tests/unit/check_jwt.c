@@ -1,23 +1,34 @@
-/* check_jwt: the contract of jwt.h. The HS256 example of RFC 7515 (A.1)
- * verifies until its exp; tokens this test signs with OpenSSL directly
- * (HMAC, and an RSA key made here) verify, and every way a token can be
- * wrong is refused with its own result: the algorithm (none, another one,
- * an HS256 token against an RS256 key with the PEM as its secret), the
- * signature, the times, the framing. Keys that are too weak or of the
- * wrong kind do not load. */
+/* check_jwt: the contract of jwt.h. The HS256 example of RFC 7515 (A.1),
+ * key and token copied from the RFC, verifies until its exp. Every other
+ * token is made here with OpenSSL directly (EVP_EncodeBlock for base64url,
+ * HMAC, and EVP_DigestSign with RSA keys generated once per run), never
+ * with jwt.c, and is refused with its own result: the algorithm (none,
+ * another one, crit, an HS256 token against an RS256 key with the PEM as
+ * its secret), the signature (every byte of it), the times, the framing.
+ * Tokens are valid but for the one thing a case changes, so each refusal
+ * has a single cause. Keys that are too weak or of the wrong kind do not
+ * load. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check_suites.h"
 #include "jwt.h"
 
-/* RFC 7515, Appendix A.1: the JWS and its key (the JWK's k, decoded). */
+#define TOKEN_BUF (2 * JWT_TOKEN_MAX)
+
+/* RFC 7515, Appendix A.1: the JWS, its JWK's "k", and the RFC's own list
+ * of the bytes k decodes to (checked against each other in the test with
+ * OpenSSL's decoder). */
 #define RFC_TOKEN "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9" \
     ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt" \
     "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ" \
     ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define RFC_JWK_K "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKt" \
+    "MN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"
 static const unsigned char rfc_key[] = {
     3, 35, 53, 75, 43, 15, 165, 188, 131, 126, 6, 101, 119, 123, 166, 143,
     90, 179, 40, 230, 240, 84, 201, 40, 169, 15, 132, 178, 210, 80, 46, 191,
@@ -26,10 +37,26 @@ static const unsigned char rfc_key[] = {
 };
 
 #define SECRET "a-test-secret-that-is-32-bytes-!"
+#define HS "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define RS "{\"alg\":\"RS256\",\"typ\":\"JWT\"}"
+#define CLAIMS "{\"mercure\":{\"publish\":[\"*\"]}}"
 
+/* snprintf into out (size bytes), which must hold all of it. */
+__attribute__((format(printf, 3, 4)))
+static void fmt(char *out, size_t size, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int n = vsnprintf(out, size, format, ap);
+    va_end(ap);
+    ck_assert_msg(n >= 0 && (size_t)n < size, "test buffer too small");
+}
+
+/* base64url of in (n bytes) without padding, by OpenSSL's encoder. */
 static void b64url(const unsigned char *in, size_t n, char *out)
 {
     int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    ck_assert_int_ge(len, 0);
     while (len > 0 && out[len - 1] == '=')
         len--;
     out[len] = '\0';
@@ -37,46 +64,68 @@ static void b64url(const unsigned char *in, size_t n, char *out)
         *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
 }
 
-/* header.payload.signature with the given header and payload JSON. pkey:
- * RS256 signing key, or NULL for HMAC-SHA256 with secret. sig_override:
- * use this signature text instead. */
-static void make_token(char *out, const char *header, const char *payload,
-                       const char *secret, EVP_PKEY *pkey)
+/* The signature of input: RS256 with pkey, or else HMAC-SHA256 with secret
+ * (len bytes). Returns its length. */
+static size_t sign(const char *input, const void *secret, size_t len,
+                   EVP_PKEY *pkey, unsigned char sig[512])
 {
-    char h[1024], p[12000];
-    b64url((const unsigned char *)header, strlen(header), h);
-    b64url((const unsigned char *)payload, strlen(payload), p);
-    char input[13100];
-    snprintf(input, sizeof input, "%s.%s", h, p);
-    unsigned char sig[512];
-    size_t sig_len = sizeof sig;
+    size_t sig_len = 512;
     if (pkey) {
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        ck_assert_ptr_nonnull(ctx);
         ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL,
                                             pkey), 1);
         ck_assert_int_eq(EVP_DigestSign(ctx, sig, &sig_len,
-                                        (unsigned char *)input,
+                                        (const unsigned char *)input,
                                         strlen(input)), 1);
         EVP_MD_CTX_free(ctx);
-    } else {
-        unsigned len = 0;
-        ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, (int)strlen(secret),
-                                   (unsigned char *)input, strlen(input), sig,
-                                   &len));
-        sig_len = len;
+        return sig_len;
     }
-    char s[1024];
-    b64url(sig, sig_len, s);
-    sprintf(out, "%s.%s", input, s);
+    unsigned mac_len = 0;
+    ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, (int)len,
+                               (const unsigned char *)input, strlen(input),
+                               sig, &mac_len));
+    return mac_len;
 }
 
+/* out (TOKEN_BUF bytes) = header.payload.signature of the two JSON texts,
+ * signed as sign() does. */
+static void make_token_key(char *out, const char *header, const char *payload,
+                           const void *secret, size_t len, EVP_PKEY *pkey)
+{
+    char h[TOKEN_BUF], p[TOKEN_BUF], s[1024];
+    b64url((const unsigned char *)header, strlen(header), h);
+    b64url((const unsigned char *)payload, strlen(payload), p);
+    fmt(out, TOKEN_BUF, "%s.%s", h, p);
+    unsigned char sig[512];
+    b64url(sig, sign(out, secret, len, pkey, sig), s);
+    size_t n = strlen(out);
+    fmt(out + n, TOKEN_BUF - n, ".%s", s);
+}
+
+static void make_token(char *out, const char *header, const char *payload)
+{
+    make_token_key(out, header, payload, SECRET, strlen(SECRET), NULL);
+}
+
+static struct jwt_key *hs_key(const char *secret)
+{
+    char err[200] = "";
+    struct jwt_key *k = jwt_key_new(JWT_HS256, secret, strlen(secret), err,
+                                    sizeof err);
+    ck_assert_msg(k != NULL, "%s", err);
+    return k;
+}
+
+/* jwt_verify with its payload contract checked: an object on OK (freed
+ * here), NULL otherwise. */
 static enum jwt_result verify_at(const struct jwt_key *k, const char *token,
                                  time_t now)
 {
-    json_t *payload = (json_t *)1;
+    json_t *payload = json_true(); /* must be overwritten either way */
     enum jwt_result r = jwt_verify(k, token, now, &payload);
     if (r == JWT_OK) {
-        ck_assert_ptr_nonnull(payload);
+        ck_assert(json_is_object(payload));
         json_decref(payload);
     } else {
         ck_assert_ptr_null(payload);
@@ -86,212 +135,543 @@ static enum jwt_result verify_at(const struct jwt_key *k, const char *token,
 
 START_TEST(test_rfc7515_vector)
 {
+    /* The JWK's k, decoded by OpenSSL, is the RFC's byte list. */
+    char std[sizeof RFC_JWK_K + 3];
+    strcpy(std, RFC_JWK_K "==");
+    for (char *p = std; *p; p++)
+        *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+    unsigned char k_bytes[sizeof std];
+    ck_assert_int_eq(EVP_DecodeBlock(k_bytes, (unsigned char *)std,
+                                     (int)strlen(std)), 66); /* 64 + pad */
+    ck_assert_mem_eq(k_bytes, rfc_key, sizeof rfc_key);
+
     char err[200];
     struct jwt_key *k = jwt_key_new(JWT_HS256, (const char *)rfc_key,
                                     sizeof rfc_key, err, sizeof err);
-    ck_assert_ptr_nonnull(k);
+    ck_assert_msg(k != NULL, "%s", err);
     json_t *payload = NULL;
     ck_assert_int_eq(jwt_verify(k, RFC_TOKEN, 1300819379, &payload), JWT_OK);
     ck_assert_str_eq(json_string_value(json_object_get(payload, "iss")),
                      "joe");
+    ck_assert_int_eq(json_integer_value(json_object_get(payload, "exp")),
+                     1300819380);
+    ck_assert(json_is_true(json_object_get(payload,
+                                           "http://example.com/is_root")));
     json_decref(payload);
     ck_assert_int_eq(verify_at(k, RFC_TOKEN, 1300819380), JWT_EXPIRED);
+    ck_assert_int_eq(verify_at(k, RFC_TOKEN, 2000000000), JWT_EXPIRED);
+    jwt_key_free(k);
+
+    /* The same bytes but the last: the key is what verifies. */
+    unsigned char other[sizeof rfc_key];
+    memcpy(other, rfc_key, sizeof other);
+    other[sizeof other - 1] ^= 1;
+    k = jwt_key_new(JWT_HS256, (const char *)other, sizeof other, err,
+                    sizeof err);
+    ck_assert_int_eq(verify_at(k, RFC_TOKEN, 1300819379), JWT_BAD_SIGNATURE);
     jwt_key_free(k);
 }
 END_TEST
 
-#define HS "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
-#define CLAIMS "{\"mercure\":{\"publish\":[\"*\"]}}"
-
-START_TEST(test_hs256)
+START_TEST(test_hs256_good)
 {
-    char err[200], t[8000];
-    struct jwt_key *k = jwt_key_new(JWT_HS256, SECRET, strlen(SECRET), err,
-                                    sizeof err);
-    ck_assert_ptr_nonnull(k);
-    make_token(t, HS, CLAIMS, SECRET, NULL);
+    struct jwt_key *k = hs_key(SECRET);
+    char t[TOKEN_BUF];
+    make_token(t, HS, CLAIMS);
     json_t *payload = NULL;
     ck_assert_int_eq(jwt_verify(k, t, 1000, &payload), JWT_OK);
-    ck_assert(json_is_array(json_object_get(json_object_get(payload,
-                                            "mercure"), "publish")));
+    json_t *pub = json_object_get(json_object_get(payload, "mercure"),
+                                  "publish");
+    ck_assert_str_eq(json_string_value(json_array_get(pub, 0)), "*");
     json_decref(payload);
+    /* A header with only alg, and the smallest payload. */
+    make_token(t, "{\"alg\":\"HS256\"}", "{}");
+    ck_assert_int_eq(verify_at(k, t, 0), JWT_OK);
+    jwt_key_free(k);
+}
+END_TEST
 
-    make_token(t, HS, "{\"exp\":2000}", SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1999), JWT_OK);
-    ck_assert_int_eq(verify_at(k, t, 2000), JWT_EXPIRED);
-    make_token(t, HS, "{\"nbf\":2000}", SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1999), JWT_NOT_YET_VALID);
-    ck_assert_int_eq(verify_at(k, t, 2000), JWT_OK);
-    make_token(t, HS, "{\"exp\":\"tomorrow\"}", SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_MALFORMED);
-    make_token(t, HS, "{\"nbf\":null}", SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_MALFORMED);
+/* exp and nbf: each payload signed correctly, verified at now. */
+static const struct {
+    const char *payload;
+    time_t now;
+    enum jwt_result want;
+} times[] = {
+    { "{\"exp\":2000}", 1999, JWT_OK },
+    { "{\"exp\":2000}", 2000, JWT_EXPIRED },
+    { "{\"exp\":2000}", 2001, JWT_EXPIRED },
+    { "{\"exp\":2000.5}", 2000, JWT_OK },      /* a NumericDate's fraction */
+    { "{\"exp\":2000.5}", 2001, JWT_EXPIRED },
+    { "{\"nbf\":2000}", 1999, JWT_NOT_YET_VALID },
+    { "{\"nbf\":2000}", 2000, JWT_OK },
+    { "{\"nbf\":1000}", 5000, JWT_OK },        /* nbf in the past */
+    { "{\"nbf\":1000,\"exp\":3000}", 2000, JWT_OK },
+    { "{\"nbf\":1000,\"exp\":3000}", 999, JWT_NOT_YET_VALID },
+    { "{\"nbf\":1000,\"exp\":3000}", 3000, JWT_EXPIRED },
+    { "{\"exp\":\"2000\"}", 1, JWT_MALFORMED },
+    { "{\"exp\":\"tomorrow\"}", 1, JWT_MALFORMED },
+    { "{\"exp\":true}", 1, JWT_MALFORMED },
+    { "{\"nbf\":null}", 1, JWT_MALFORMED },
+    { "{\"nbf\":[1]}", 1, JWT_MALFORMED },
+    { "{\"iat\":\"not checked\"}", 1, JWT_OK },
+};
 
-    /* Another secret, a flipped signature byte, a changed payload. */
-    make_token(t, HS, CLAIMS, SECRET "x", NULL);
+START_TEST(test_times)
+{
+    struct jwt_key *k = hs_key(SECRET);
+    char t[TOKEN_BUF];
+    make_token(t, HS, times[_i].payload);
+    enum jwt_result r = verify_at(k, t, times[_i].now);
+    ck_assert_msg(r == times[_i].want, "%s at %lld: got %d, want %d",
+                  times[_i].payload, (long long)times[_i].now, r,
+                  times[_i].want);
+    /* Signed with another key, each is a bad signature whatever its
+     * claims: the signature comes first. */
+    make_token_key(t, HS, times[_i].payload, SECRET "x", strlen(SECRET) + 1,
+                   NULL);
+    ck_assert_int_eq(verify_at(k, t, times[_i].now), JWT_BAD_SIGNATURE);
+    jwt_key_free(k);
+}
+END_TEST
+
+START_TEST(test_bad_signature)
+{
+    struct jwt_key *k = hs_key(SECRET);
+    char t[TOKEN_BUF], h[256], p[256], s[256];
+    b64url((const unsigned char *)HS, strlen(HS), h);
+    b64url((const unsigned char *)CLAIMS, strlen(CLAIMS), p);
+    char input[600];
+    fmt(input, sizeof input, "%s.%s", h, p);
+    unsigned char sig[512];
+    sig[32] = 0x5a;                      /* the byte past the MAC, below */
+    size_t sig_len = sign(input, SECRET, strlen(SECRET), NULL, sig);
+    ck_assert_uint_eq(sig_len, 32);
+
+    /* Each byte of the MAC, flipped, is enough to refuse. */
+    for (size_t i = 0; i < sig_len; i++) {
+        sig[i] ^= 0x01;
+        b64url(sig, sig_len, s);
+        sig[i] ^= 0x01;
+        fmt(t, sizeof t, "%s.%s", input, s);
+        ck_assert_msg(verify_at(k, t, 1) == JWT_BAD_SIGNATURE,
+                      "byte %zu flipped", i);
+    }
+    /* The MAC cut short, one byte too long, or absent. */
+    size_t lens[] = { 31, 33, 16, 1, 0 };
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        b64url(sig, lens[i], s);
+        fmt(t, sizeof t, "%s.%s", input, s);
+        ck_assert_msg(verify_at(k, t, 1) == JWT_BAD_SIGNATURE,
+                      "%zu bytes of signature", lens[i]);
+    }
+    /* Unchanged, it verifies (so the cases above failed on the bytes). */
+    b64url(sig, sig_len, s);
+    fmt(t, sizeof t, "%s.%s", input, s);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_OK);
+
+    /* Another secret; one byte shorter (still 32); the payload, then the
+     * header, changed after signing. */
+    make_token_key(t, HS, CLAIMS, SECRET "!", strlen(SECRET) + 1, NULL);
     ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
-    make_token(t, HS, CLAIMS, SECRET, NULL);
+    struct jwt_key *k33 = hs_key(SECRET "!");
+    make_token(t, HS, CLAIMS);
+    ck_assert_int_eq(verify_at(k33, t, 1), JWT_BAD_SIGNATURE);
+    jwt_key_free(k33);
+    char forged[TOKEN_BUF];
+    make_token(forged, HS, "{\"mercure\":{\"publish\":[\"admin\"]}}");
+    *strrchr(forged, '.') = '\0';
+    fmt(t, sizeof t, "%s.%s", forged, s);   /* the old signature */
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
+    b64url((const unsigned char *)"{\"alg\":\"HS256\"}", 15, h);
+    fmt(t, sizeof t, "%s.%s.%s", h, p, s);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
+    jwt_key_free(k);
+}
+END_TEST
+
+/* Headers refused whatever the signature: every token here is signed
+ * correctly with HMAC-SHA256 under the key's own secret. */
+static const char *const bad_headers[] = {
+    "{\"alg\":\"none\"}",
+    "{\"alg\":\"HS512\"}",
+    "{\"alg\":\"HS384\"}",
+    "{\"alg\":\"RS256\"}",
+    "{\"alg\":\"hs256\"}",
+    "{\"alg\":\"HS256 \"}",
+    "{\"alg\":\"\"}",
+    "{\"typ\":\"JWT\"}",                       /* alg missing */
+    "{\"alg\":256}",
+    "{\"alg\":null}",
+    "{\"alg\":[\"HS256\"]}",
+    "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}",
+    "{\"alg\":\"HS256\",\"crit\":[]}",
+    "{\"alg\":\"HS256\",\"b64\":false,\"crit\":[\"b64\"]}",
+};
+
+START_TEST(test_bad_alg)
+{
+    struct jwt_key *k = hs_key(SECRET);
+    char t[TOKEN_BUF];
+    make_token(t, bad_headers[_i], CLAIMS);
+    ck_assert_msg(verify_at(k, t, 1) == JWT_BAD_ALG, "%s", bad_headers[_i]);
+    jwt_key_free(k);
+}
+END_TEST
+
+START_TEST(test_alg_none_unsigned)
+{
+    struct jwt_key *k = hs_key(SECRET);
+    char t[TOKEN_BUF];
+    make_token(t, "{\"alg\":\"none\"}", CLAIMS);
+    strrchr(t, '.')[1] = '\0';                   /* "h.p." as RFC 7519 6.1 */
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
+    jwt_key_free(k);
+}
+END_TEST
+
+/* Ways to break the framing of a good token t (HS + CLAIMS, signed). */
+enum edit { TWO_PARTS, FOUR_PARTS, EMPTY_FOURTH, LEADING_DOT, SIG_PADDED,
+            PAYLOAD_PADDED, SIG_PLUS, SIG_SLASH, PAYLOAD_SPACE, HEADER_BANG,
+            SIG_NEWLINE, SIG_ODD_LENGTH, SIG_LOOSE_BITS, EDITS };
+
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "abcdefghijklmnopqrstuvwxyz0123456789-_";      /* RFC 4648, table 2 */
+
+static void edit_token(char *t, enum edit e)
+{
     size_t n = strlen(t);
-    t[n - 2] = t[n - 2] == 'A' ? 'B' : 'A';
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
-    make_token(t, HS, CLAIMS, SECRET, NULL);
-    char *dot = strchr(t, '.');
-    dot[1] = dot[1] == 'e' ? 'f' : 'e';
-    ck_assert_int_ne(verify_at(k, t, 1), JWT_OK);
-    /* A signature cut short (to 40 characters, 30 whole bytes) is wrong,
-     * not a crash. */
-    make_token(t, HS, CLAIMS, SECRET, NULL);
-    t[strlen(t) - 3] = '\0';
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
+    char *dot1 = strchr(t, '.'), *dot2 = strrchr(t, '.');
+    char copy[TOKEN_BUF];
+    strcpy(copy, t);
+    switch (e) {
+    case TWO_PARTS:      *dot2 = '\0'; break;
+    case FOUR_PARTS:
+        fmt(t, TOKEN_BUF, "%s.%s", copy, copy + (dot2 - t) + 1);
+        break;
+    case EMPTY_FOURTH:   strcat(t, "."); break;
+    case LEADING_DOT:    fmt(t, TOKEN_BUF, ".%s", copy); break;
+    case SIG_PADDED:     strcat(t, "="); break;      /* 43 chars + "=" */
+    case PAYLOAD_PADDED:
+        fmt(t, TOKEN_BUF, "%.*s=%s", (int)(dot2 - t), copy,
+                 copy + (dot2 - t));
+        break;
+    case SIG_PLUS:       dot2[1] = '+'; break;       /* standard alphabet */
+    case SIG_SLASH:      dot2[1] = '/'; break;
+    case PAYLOAD_SPACE:  dot1[1] = ' '; break;
+    case HEADER_BANG:    t[1] = '!'; break;
+    case SIG_NEWLINE:    t[n - 1] = '\n'; break;
+    case SIG_ODD_LENGTH: strcat(t, "AA"); break;     /* 45 chars: 4n + 1 */
+    case SIG_LOOSE_BITS:
+        /* 43 characters carry 2 bits past the 32 bytes, which the encoder
+         * leaves 0: with one set, the text is no encoder's. */
+        t[n - 1] = b64_alphabet[(strchr(b64_alphabet, t[n - 1]) -
+                                 b64_alphabet) | 1];
+        break;
+    case EDITS: break;
+    }
+}
+
+START_TEST(test_framing)
+{
+    struct jwt_key *k = hs_key(SECRET);
+    char t[TOKEN_BUF];
+    /* CLAIMS is 31 bytes: its text needs padding ("=") to be 4n. */
+    make_token(t, HS, CLAIMS);
+    ck_assert_uint_eq(strlen(strrchr(t, '.') + 1), 43);
+    edit_token(t, (enum edit)_i);
+    enum jwt_result r = verify_at(k, t, 1);
+    ck_assert_msg(r == JWT_MALFORMED, "edit %d: '%s' got %d", _i, t, r);
     jwt_key_free(k);
 }
 END_TEST
 
-START_TEST(test_algorithms_refused)
+START_TEST(test_malformed_json)
 {
-    char err[200], t[8000];
-    struct jwt_key *k = jwt_key_new(JWT_HS256, SECRET, strlen(SECRET), err,
-                                    sizeof err);
-    /* alg none with an empty signature. */
-    make_token(t, "{\"alg\":\"none\"}", CLAIMS, SECRET, NULL);
-    *(strrchr(t, '.') + 1) = '\0';
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
-    make_token(t, "{\"alg\":\"HS512\"}", CLAIMS, SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
-    make_token(t, "{\"alg\":\"hs256\"}", CLAIMS, SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
-    make_token(t, "{\"typ\":\"JWT\"}", CLAIMS, SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
-    make_token(t, "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", CLAIMS, SECRET,
-               NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
-    jwt_key_free(k);
-}
-END_TEST
-
-START_TEST(test_malformed)
-{
-    char err[200], t[14000];
-    struct jwt_key *k = jwt_key_new(JWT_HS256, SECRET, strlen(SECRET), err,
-                                    sizeof err);
-    static const char *const bad[] = {
-        "", "abc", "a.b", "a.b.c.d", "e30=.e30.AAAA", "e3!0.e30.AAAA",
-        "eyJhbGciOiJIUzI1NiJ9.e30.AA=A", "eyJhbGciOiJIUzI1NiJ9.e30.AAB",
+    struct jwt_key *k = hs_key(SECRET);
+    char t[TOKEN_BUF];
+    static const char *const not_objects[][2] = {
+        { "not json", CLAIMS },
+        { "[\"HS256\"]", CLAIMS },
+        { "{\"alg\":\"HS256\"} x", CLAIMS },
+        { "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", CLAIMS },
+        { HS, "[1,2]" },
+        { HS, "\"claims\"" },
+        { HS, "not json" },
+        { HS, "{\"exp\":1e999}" },
+        { HS, "{\"a\":1,\"a\":2}" },
+        { HS, "" },
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(verify_at(k, bad[i], 1) == JWT_MALFORMED,
-                      "token '%s' got %d", bad[i], verify_at(k, bad[i], 1));
-    /* Well framed, HS256, but no signature at all. */
-    ck_assert_int_eq(verify_at(k, "eyJhbGciOiJIUzI1NiJ9.e30.", 1),
-                     JWT_BAD_SIGNATURE);
-    /* Header not JSON; payload a JSON array (signed correctly). */
-    make_token(t, "not json", CLAIMS, SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_MALFORMED);
-    make_token(t, HS, "[1,2]", SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_MALFORMED);
-    make_token(t, HS, "{\"a\":1,\"a\":2}", SECRET, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_MALFORMED);
-    /* Over JWT_TOKEN_MAX: refused before anything else. */
-    char claims[JWT_TOKEN_MAX];
-    memset(claims, 'x', sizeof claims);
-    memcpy(claims, "{\"p\":\"", 6);
-    strcpy(claims + 6200, "\"}");
-    make_token(t, HS, claims, SECRET, NULL);
-    ck_assert_uint_gt(strlen(t), JWT_TOKEN_MAX);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_MALFORMED);
+    for (size_t i = 0; i < sizeof not_objects / sizeof not_objects[0]; i++) {
+        make_token(t, not_objects[i][0], not_objects[i][1]);
+        enum jwt_result r = verify_at(k, t, 1);
+        ck_assert_msg(r == JWT_MALFORMED, "%s . %s: got %d",
+                      not_objects[i][0], not_objects[i][1], r);
+    }
+    ck_assert_int_eq(verify_at(k, "", 1), JWT_MALFORMED);
+    ck_assert_int_eq(verify_at(k, "..", 1), JWT_MALFORMED);
     jwt_key_free(k);
 }
 END_TEST
+
+START_TEST(test_token_max)
+{
+    /* Tokens from just under to just over JWT_TOKEN_MAX bytes: up to it,
+     * valid; past it, malformed, good signature or not. */
+    struct jwt_key *k = hs_key(SECRET);
+    static char claims[JWT_TOKEN_MAX], t[TOKEN_BUF];
+    int at_max = 0, past_max = 0;
+    for (size_t pad = JWT_TOKEN_MAX * 3 / 4 - 80;
+         pad < JWT_TOKEN_MAX * 3 / 4 - 50; pad++) {
+        fmt(claims, sizeof claims, "{\"p\":\"%0*d\"}", (int)pad, 0);
+        make_token(t, HS, claims);
+        size_t n = strlen(t);
+        enum jwt_result want = n <= JWT_TOKEN_MAX ? JWT_OK : JWT_MALFORMED;
+        ck_assert_msg(verify_at(k, t, 1) == want, "%zu bytes", n);
+        at_max |= n == JWT_TOKEN_MAX;
+        past_max |= n == JWT_TOKEN_MAX + 1;
+    }
+    ck_assert(at_max && past_max);
+    jwt_key_free(k);
+}
+END_TEST
+
+/* Two RSA keys, made once per run (before Check forks). */
+static EVP_PKEY *rsa_key, *rsa_other;
+static char *rsa_pem;
 
 static char *public_pem(EVP_PKEY *pkey)
 {
     BIO *bio = BIO_new(BIO_s_mem());
+    ck_assert_ptr_nonnull(bio);
     ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, pkey), 1);
     char *data;
     long n = BIO_get_mem_data(bio, &data);
+    ck_assert_int_gt(n, 0);
     char *pem = calloc(1, (size_t)n + 1);
+    ck_assert_ptr_nonnull(pem);
     memcpy(pem, data, (size_t)n);
     BIO_free(bio);
     return pem;
 }
 
-START_TEST(test_rs256)
+static void rsa_setup(void)
 {
-    char err[200], t[8000];
-    EVP_PKEY *pkey = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048);
-    ck_assert_ptr_nonnull(pkey);
-    ck_assert_ptr_nonnull(other);
-    char *pem = public_pem(pkey);
-    struct jwt_key *k = jwt_key_new(JWT_RS256, pem, strlen(pem), err,
+    rsa_key = EVP_RSA_gen(2048);
+    rsa_other = EVP_RSA_gen(2048);
+    ck_assert_ptr_nonnull(rsa_key);
+    ck_assert_ptr_nonnull(rsa_other);
+    rsa_pem = public_pem(rsa_key);
+}
+
+static void rsa_teardown(void)
+{
+    EVP_PKEY_free(rsa_key);
+    EVP_PKEY_free(rsa_other);
+    free(rsa_pem);
+}
+
+static struct jwt_key *rs_key(void)
+{
+    char err[200] = "";
+    struct jwt_key *k = jwt_key_new(JWT_RS256, rsa_pem, strlen(rsa_pem), err,
                                     sizeof err);
     ck_assert_msg(k != NULL, "%s", err);
-    const char *rs = "{\"alg\":\"RS256\"}";
-    make_token(t, rs, "{\"exp\":50}", NULL, pkey);
-    ck_assert_int_eq(verify_at(k, t, 49), JWT_OK);
+    return k;
+}
+
+START_TEST(test_rs256)
+{
+    struct jwt_key *k = rs_key();
+    char t[TOKEN_BUF];
+    make_token_key(t, RS, "{\"sub\":\"pub\",\"exp\":50}", NULL, 0, rsa_key);
+    json_t *payload = NULL;
+    ck_assert_int_eq(jwt_verify(k, t, 49, &payload), JWT_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(payload, "sub")), "pub");
+    json_decref(payload);
     ck_assert_int_eq(verify_at(k, t, 50), JWT_EXPIRED);
-    make_token(t, rs, CLAIMS, NULL, other);
+    make_token_key(t, RS, "{\"nbf\":50}", NULL, 0, rsa_key);
+    ck_assert_int_eq(verify_at(k, t, 49), JWT_NOT_YET_VALID);
+    ck_assert_int_eq(verify_at(k, t, 50), JWT_OK);
+
+    /* Signed by another key; a changed payload; signature bytes flipped. */
+    make_token_key(t, RS, CLAIMS, NULL, 0, rsa_other);
     ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
-    /* The confusion attack: HS256 with the public PEM as the secret. */
-    make_token(t, HS, CLAIMS, pem, NULL);
-    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
-    /* And an RS256 token is nothing to an HS256 key. */
-    struct jwt_key *h = jwt_key_new(JWT_HS256, SECRET, strlen(SECRET), err,
-                                    sizeof err);
-    make_token(t, rs, CLAIMS, NULL, pkey);
-    ck_assert_int_eq(verify_at(h, t, 1), JWT_BAD_ALG);
-    jwt_key_free(h);
+    char h[128], p[128], s[512], input[300];
+    b64url((const unsigned char *)RS, strlen(RS), h);
+    b64url((const unsigned char *)CLAIMS, strlen(CLAIMS), p);
+    fmt(input, sizeof input, "%s.%s", h, p);
+    unsigned char sig[512];
+    size_t sig_len = sign(input, NULL, 0, rsa_key, sig);
+    ck_assert_uint_eq(sig_len, 256);
+    size_t flips[] = { 0, 100, 255 };
+    for (size_t i = 0; i < 3; i++) {
+        sig[flips[i]] ^= 0x80;
+        b64url(sig, sig_len, s);
+        sig[flips[i]] ^= 0x80;
+        fmt(t, sizeof t, "%s.%s", input, s);
+        ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
+    }
+    b64url(sig, sig_len, s);
+    fmt(t, sizeof t, "%s.%s", input, s);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_OK);
+    b64url((const unsigned char *)"{\"admin\":true}", 14, p);
+    fmt(t, sizeof t, "%s.%s.%s", h, p, s);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
     jwt_key_free(k);
-    free(pem);
-    EVP_PKEY_free(pkey);
-    EVP_PKEY_free(other);
 }
 END_TEST
 
-START_TEST(test_keys_refused)
+START_TEST(test_rs256_confusion)
+{
+    struct jwt_key *k = rs_key();
+    char t[TOKEN_BUF];
+    /* The classic attack: HS256, with the public PEM as the HMAC secret. */
+    make_token_key(t, HS, CLAIMS, rsa_pem, strlen(rsa_pem), NULL);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
+    /* The same MAC under a header that claims RS256 is just a bad
+     * signature. */
+    make_token_key(t, RS, CLAIMS, rsa_pem, strlen(rsa_pem), NULL);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_SIGNATURE);
+    /* alg none, signed or not. */
+    make_token_key(t, "{\"alg\":\"none\"}", CLAIMS, NULL, 0, rsa_key);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
+    strrchr(t, '.')[1] = '\0';
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_BAD_ALG);
+    /* And a good RS256 token is nothing to an HS256 key, even one whose
+     * secret is that PEM. */
+    struct jwt_key *h = hs_key(rsa_pem);
+    make_token_key(t, RS, CLAIMS, NULL, 0, rsa_key);
+    ck_assert_int_eq(verify_at(h, t, 1), JWT_BAD_ALG);
+    jwt_key_free(h);
+    jwt_key_free(k);
+}
+END_TEST
+
+/* PEM text of pkey's private half, for a key that must not load. */
+static char *private_pem(EVP_PKEY *pkey)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    ck_assert_ptr_nonnull(bio);
+    ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
+                                              NULL), 1);
+    char *data;
+    long n = BIO_get_mem_data(bio, &data);
+    char *pem = calloc(1, (size_t)n + 1);
+    ck_assert_ptr_nonnull(pem);
+    memcpy(pem, data, (size_t)n);
+    BIO_free(bio);
+    return pem;
+}
+
+/* jwt_key_new must refuse; err must name why (contain want). */
+static void refused(enum jwt_alg alg, const char *key, size_t len,
+                    const char *want)
 {
     char err[200] = "";
-    ck_assert_ptr_null(jwt_key_new(JWT_HS256, SECRET, 31, err, sizeof err));
-    ck_assert_ptr_nonnull(strstr(err, "32"));
-    const char junk[] = "-----BEGIN PUBLIC KEY-----\nnot base64\n"
+    struct jwt_key *k = jwt_key_new(alg, key, len, err, sizeof err);
+    ck_assert_msg(k == NULL, "key of %zu bytes loaded", len);
+    ck_assert_msg(strstr(err, want) != NULL, "'%s' lacks '%s'", err, want);
+}
+
+START_TEST(test_keys_refused)
+{
+    refused(JWT_HS256, SECRET, 31, "32");
+    refused(JWT_HS256, "", 0, "32");
+    static char big[JWT_KEY_MAX + 1];
+    memset(big, 'k', sizeof big);
+    refused(JWT_HS256, big, sizeof big, "at most");
+    jwt_key_free(hs_key(SECRET));                /* 32 bytes: enough */
+
+    const char junk[] = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n"
                         "-----END PUBLIC KEY-----\n";
-    ck_assert_ptr_null(jwt_key_new(JWT_RS256, junk, strlen(junk), err,
-                                   sizeof err));
+    refused(JWT_RS256, junk, strlen(junk), "PUBLIC KEY");
+    refused(JWT_RS256, "", 0, "PUBLIC KEY");
+    refused(JWT_RS256, SECRET, strlen(SECRET), "PUBLIC KEY");
+
     EVP_PKEY *small = EVP_RSA_gen(1024), *ec = EVP_EC_gen("P-256");
     ck_assert_ptr_nonnull(small);
     ck_assert_ptr_nonnull(ec);
     char *pem = public_pem(small);
-    ck_assert_ptr_null(jwt_key_new(JWT_RS256, pem, strlen(pem), err,
-                                   sizeof err));
-    ck_assert_ptr_nonnull(strstr(err, "2048"));
+    refused(JWT_RS256, pem, strlen(pem), "2048");
+    /* Cut one line short, the 1024-bit PEM is no key at all. */
+    refused(JWT_RS256, pem, strlen(pem) - 30, "PUBLIC KEY");
+    free(pem);
+    pem = private_pem(small);
+    refused(JWT_RS256, pem, strlen(pem), "PUBLIC KEY");
     free(pem);
     pem = public_pem(ec);
-    ck_assert_ptr_null(jwt_key_new(JWT_RS256, pem, strlen(pem), err,
-                                   sizeof err));
-    ck_assert_ptr_nonnull(strstr(err, "RSA"));
+    ck_assert_ptr_nonnull(strstr(pem, "BEGIN PUBLIC KEY"));
+    refused(JWT_RS256, pem, strlen(pem), "RSA");
     free(pem);
     EVP_PKEY_free(small);
     EVP_PKEY_free(ec);
+}
+END_TEST
 
-    enum jwt_alg a;
+START_TEST(test_key_copied)
+{
+    /* The key keeps its own copy of the secret. */
+    char secret[] = SECRET;
+    char err[200];
+    struct jwt_key *k = jwt_key_new(JWT_HS256, secret, strlen(secret), err,
+                                    sizeof err);
+    ck_assert_ptr_nonnull(k);
+    memset(secret, 'z', strlen(secret));
+    char t[TOKEN_BUF];
+    make_token(t, HS, CLAIMS);
+    ck_assert_int_eq(verify_at(k, t, 1), JWT_OK);
+    jwt_key_free(k);
+    jwt_key_free(NULL);
+}
+END_TEST
+
+START_TEST(test_alg_parse_and_text)
+{
+    enum jwt_alg a = JWT_HS256;
     ck_assert_int_eq(jwt_alg_parse("RS256", &a), 0);
     ck_assert_int_eq(a, JWT_RS256);
     ck_assert_int_eq(jwt_alg_parse("HS256", &a), 0);
     ck_assert_int_eq(a, JWT_HS256);
-    ck_assert_int_eq(jwt_alg_parse("none", &a), -1);
+    const char *bad[] = { "none", "hs256", "HS256 ", "RS", "HS512", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        a = JWT_RS256;
+        ck_assert_int_eq(jwt_alg_parse(bad[i], &a), -1);
+        ck_assert_int_eq(a, JWT_RS256);
+    }
     ck_assert_str_eq(jwt_result_text(JWT_EXPIRED), "expired");
+    ck_assert_str_eq(jwt_result_text(JWT_BAD_SIGNATURE), "bad signature");
+    /* Six results, six different texts. */
+    for (int i = JWT_OK; i <= JWT_NOT_YET_VALID; i++)
+        for (int j = i + 1; j <= JWT_NOT_YET_VALID; j++)
+            ck_assert_str_ne(jwt_result_text((enum jwt_result)i),
+                             jwt_result_text((enum jwt_result)j));
 }
 END_TEST
 
 Suite *make_jwt_suite(void)
 {
     Suite *s = suite_create("jwt");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30); /* RSA key generation */
+    TCase *tc = tcase_create("hs256");
     tcase_add_test(tc, test_rfc7515_vector);
-    tcase_add_test(tc, test_hs256);
-    tcase_add_test(tc, test_algorithms_refused);
-    tcase_add_test(tc, test_malformed);
+    tcase_add_test(tc, test_hs256_good);
+    tcase_add_loop_test(tc, test_times, 0,
+                        (int)(sizeof times / sizeof times[0]));
+    tcase_add_test(tc, test_bad_signature);
+    tcase_add_loop_test(tc, test_bad_alg, 0,
+                        (int)(sizeof bad_headers / sizeof bad_headers[0]));
+    tcase_add_test(tc, test_alg_none_unsigned);
+    tcase_add_loop_test(tc, test_framing, 0, EDITS);
+    tcase_add_test(tc, test_malformed_json);
+    tcase_add_test(tc, test_token_max);
+    tcase_add_test(tc, test_key_copied);
+    tcase_add_test(tc, test_alg_parse_and_text);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rs256");
+    tcase_set_timeout(tc, 120); /* RSA key generation, under valgrind too */
+    tcase_add_unchecked_fixture(tc, rsa_setup, rsa_teardown);
     tcase_add_test(tc, test_rs256);
+    tcase_add_test(tc, test_rs256_confusion);
     tcase_add_test(tc, test_keys_refused);
     suite_add_tcase(s, tc);
     return s;
