@@ -22,6 +22,13 @@ struct uritpl {
 /* A key of an exploded variable. */
 #define URITPL_ANY_NAME "([A-Za-z0-9._~\x80-\xff-]|%[0-9A-Fa-f]{2})+"
 
+/* ALPHA / DIGIT / "_": a variable name's characters besides %HH and '.'. */
+static int uritpl_varchar(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '_';
+}
+
 static int uritpl_hex(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
@@ -51,16 +58,16 @@ static const char *uritpl_varspecs(const char *s, size_t n, struct buf *names,
         int dot_ok = 0;
         while (i < n) {
             char c = s[i];
-            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                (c >= '0' && c <= '9') || c == '_') {
+            if (uritpl_varchar(c)) {
                 i++;
                 dot_ok = 1;
             } else if (c == '%' && i + 2 < n && uritpl_hex(s[i + 1]) &&
                        uritpl_hex(s[i + 2])) {
                 i += 3;
                 dot_ok = 1;
-            } else if (c == '.' && dot_ok && i + 1 < n && s[i + 1] != '.' &&
-                       s[i + 1] != ',' && s[i + 1] != ':' && s[i + 1] != '*') {
+            } else if (c == '.' && dot_ok) {
+                /* varname = varchar *( ["."] varchar ): the name must not
+                 * end in '.', checked below. */
                 i++;
                 dot_ok = 0;
             } else {
@@ -101,6 +108,8 @@ static const char *uritpl_expression(struct buf *re, const char *s, size_t n)
     if (strchr("=,!@|", op))
         return "reserved operator";
     int has_op = strchr("+#./;?&", op) != NULL;
+    if (!has_op && !uritpl_varchar(op) && op != '%')
+        return "unknown operator";
     struct buf names = BUF_INIT;
     int explode = 0;
     const char *why = uritpl_varspecs(s + has_op, n - (size_t)has_op, &names,
@@ -124,7 +133,8 @@ static const char *uritpl_expression(struct buf *re, const char *s, size_t n)
     case ';':
         buf_append_str(re, "(;");
         buf_append_str(re, nm);
-        buf_append_str(re, "(=" URITPL_VALUE "*)?)*");
+        /* An empty value is ";x", never ";x=" (RFC 6570 3.2.7). */
+        buf_append_str(re, "(=" URITPL_VALUE "+)?)*");
         break;
     case '?':
     case '&':
@@ -133,8 +143,7 @@ static const char *uritpl_expression(struct buf *re, const char *s, size_t n)
         buf_append_str(re, nm);
         buf_append_str(re, "=" URITPL_VALUE "*(&");
         buf_append_str(re, nm);
-        buf_append_str(re, op == '?' ? "=" URITPL_VALUE "*)*)?"
-                                     : "=" URITPL_VALUE "*)*)?");
+        buf_append_str(re, "=" URITPL_VALUE "*)*)?");
         break;
     }
     buf_free(&names);
