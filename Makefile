@@ -51,7 +51,7 @@ run:
 
 test:
 	@tools/setup-deps.sh test
-	@$(MAKE) --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan \
+	@$(MAKE) -j2 --no-print-directory build $(BUILD)/check_unit $(BUILD)/check_unit_asan \
 	    $(ASAN)/cgi-bin/index.fcgi $(ASAN)/cgi-bin/stream.fcgi \
 	    $(TSAN)/cgi-bin/index.fcgi $(TSAN)/cgi-bin/stream.fcgi
 	@tools/test-all.sh

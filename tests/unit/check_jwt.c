@@ -435,7 +435,103 @@ START_TEST(test_token_max)
 }
 END_TEST
 
-/* Two RSA keys, made once per run (before Check forks). */
+/* Test keys, made for this test with openssl genpkey (RSA 2048, 2048 and
+ * 1024 bits, EC P-256) and kept here: generating RSA keys at every run
+ * took 20 s under valgrind. They sign nothing outside this file. */
+static const char TEST_RSA_2048_A[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCyRoXmJ1m9kEhR\n"
+    "qo4fuuFtbdI5r6k5VADntZ/kkW99O4VGBDcz8a+uigx7ZWuaVwpyALPjiF82u4Vp\n"
+    "H0xSnnKp7RlJQBe+K5Qralar17hLgelPA9Ma8jbfXEG/wRJDQLVNY2tQvlzjPuIy\n"
+    "XaL/CFjhvO4ARuC1ute9Wz9EaAegI9VG8BkgcmPSNWSdVFDep3V2JwUs9gdSNoVs\n"
+    "fhPPzJP645wBXZnf/9JFA37SmAs6k7p6Oq+KCUUTT/UA8ww46slrmzIPkka0zoqE\n"
+    "1T8fVXWnUcftJbpH76Op6cQkbLqgwWvgn6A6JphrkQUxtlvHtFE7JUDOKjIS3NGE\n"
+    "V/vvCdaHAgMBAAECggEAJQnh599lFa1UWSNGQ/FfxIx8kN+eGPsK9RkXDzXoI+yp\n"
+    "09IsZe5gwbKMxVZc9MQAt47N0QgUQBrVrPGDueaRjBxmlIFsbWZAcoS1XR6Ee6uR\n"
+    "/Yid44tPOzi/sEc8tBxNjraJJU1nnw8Bj9VEeBgT31KRYB1ZsmgPSpganOvAKdTv\n"
+    "MsDeVHpNJzlozah3J+M6wZI54YnB2TVz2FsVKWjREDZjJvzCl8k7dA0hdhUXSMkl\n"
+    "p96w+Zljlf6OLCA3gZ36enNhBwXiNxyOFPgypzivKx9vhg0SAg9y4LzjBwzuyW0R\n"
+    "6za3CkWsxIE2/DNrpQZjQ+roR5m+SSsP7W3pJfR2gQKBgQDehtYtMfjNF+vaOoI+\n"
+    "Z+tnDKckbixRfz+lC2V/TwpxWdZQcAneeD1Yq+nrgjwk6wa5nqyMXg8IuIhaHzFt\n"
+    "w7amkYmXjs7cueneK3C9vwwzHidfBF/0uwoigjNmwg4dIRhmWBIvuxIp7AnUMMGe\n"
+    "NLrIscAaqiHNsb/0NaMsP3YOXQKBgQDNF6Otj422lhCvQRrH2mmUyh7MN/N1/nJE\n"
+    "5S1iLl73vhd1u3GiWgAVLKRzqsiLzZZbr9quS/h71vqqn+gOVE+Vm4m3fLkDJ70q\n"
+    "94HXuR3SQeWfQUdGUZtoyPUqeKGWwtJSY2OVLZ5geAujXWnp7+QE4iwQbzNMj0N/\n"
+    "5I57rwVCMwKBgQCPLORrKebyVvzaaaDZdFWi9SIpr3V2blBN6fpBImMOsYXSNXQ0\n"
+    "HtshzWLxs9bszgeCsNRGcFJuAwVALyfHfxBrNeL4j9sLa9dMqliczWqVDUa5vP/c\n"
+    "X+fSckGOUTdxiJTBbNMuwMecD5H3Y/N/zl+Lt8ppnaOoTEC8aTJ2ytIzxQKBgQCJ\n"
+    "toPbePcpUR6m70pyRAB9PjLr4e4CnvZPuKt+r7BpHiVWkqS85T4E+dL7MAQ1i7iY\n"
+    "nD50puKVFUd/5pvFc2t1A9m3cXIx4i8teMCg/9Y8Zq8u/oBDgWyfMcEd4Z5vQyZC\n"
+    "2CX394fPMwxth74krUYo2U3JQ0Ho+JHUgL4D4wPe7QKBgCY407DfSs85EGr6BE8f\n"
+    "tiE5HDRD/pNBRkk63MEA9HFywyarPigOouc87gz+33QKiEHTJ5uSjKu9+4HIQeYT\n"
+    "HhGHIzuOOiKmG4yS80cHpLwyIVB6pc03GfFPTxYp1N1Q+N8KVm7Q9+bZIDfqFTSx\n"
+    "OmNnhjqtce3t+0221UQ1X+/s\n"
+    "-----END PRIVATE KEY-----\n";
+static const char TEST_RSA_2048_B[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC1YfRrIaPtXb/p\n"
+    "Eo+No3f0tTFN5P64IFz/gBnGUWQF16BIdiqXxMjMGvrlYq6iQDDHlDC0xvKtEbh1\n"
+    "lc86rQuZi+8vk95kWwBae7BXMFmBSf+krTqAm6Kz0MkRk+aQzbqQunzdLJ2pkevI\n"
+    "mkLsd4AGu3yX8UDVqiV/xq9RUOrUKHHqYxe8ePgUhoY3lJTaeH4tC3knQeJd/eqE\n"
+    "1gl1gIo6sHT1FS8zbjc3rI0VghFePbYgqEwG7OnmkH839d1s1IcFcdNc2dxfTEaE\n"
+    "r/Flx6D9doqSqKYOECFeVIV7cx7BBlVFV48ax5M0jE1HBlIQd1uFxfH31cmi40kl\n"
+    "nRC1bybBAgMBAAECggEAO0i/dy6hIkm0mqz237AQ2ppIebHBsZPeYaJQiln668/s\n"
+    "8xIwXLe0e8XLwKLO+ngpmWntu4CVPA0hMcmb2I1Lz82FiZL2qu11gZ2Q5waGErSJ\n"
+    "ip0WFIgKF2TD+2tQfn7HnltdyXq2M4DexIvrGNf8L/ciw5TWgJ+irw9VKSpd/qaF\n"
+    "zUfeI7UAivuHwFyo2SustJ0bGYW9yj3N3TYqIbe7nUn6D+/vvKIa7/dBUQfb/wV4\n"
+    "6RwdBcTKhKVl24q1jewa6QaI5xgqorl8c73FF98jOs33YGUkYFeboVJ+pBsAsc3b\n"
+    "YmNbXPLzDuCD62L4acARs2so4mHy8EChlZoDOdTbmwKBgQDw0VkDq3ZJVTK6PMpb\n"
+    "y47fBnaqfZ4Cd/3iO6u1Dw+KDEjfHMhgokXPUYU11yvezsTm6QuE0DUxcc9Fqamp\n"
+    "GLToWiDxSP6j1uD8i8PbuSbdyRM1PUvgszKkOhAKftI6Ykfp3fLWAqsn2ReQFJUU\n"
+    "znfkdbm89A63ug/RMp463QC7WwKBgQDA0Vw2t8yeVq6ZVn4IG7lVn6krZW5FFtTb\n"
+    "hcNul7GcWM/wUPiSr1MQkKWQzxG5FAdXAutfmsBMTHr4R3+HDZLoo6+PphiRxICM\n"
+    "R9tllxC4SC7LOK9yI58Aop6nBQvejuN0NwYxN7rl0qyMJo7njCAP/vcUbGTnuzzL\n"
+    "0FFm7CrtEwKBgQCRSn0eDbDMBa8ZVdvxDhsgy9GEg011x9dRSxcJohCKBWdh1Qe/\n"
+    "5aegsVphZXR+dNmvRyM/+i5dqoCXUwmdj9514QrHCHc5ekc7l0ePpWGhpdME5/qD\n"
+    "kxoWo0FSU7map/kjTFlabTm+TOg+cWyQpREIsU5ihgzrJEKuwI9ejEAIyQKBgFoZ\n"
+    "ep2XBWZ32t6MLBhd3BzGnqZIn15pbM2nk8r512TXm1MQgxcIFiiHbtZb7Ewvr75Y\n"
+    "/uONzI3arxuVTWIuVZef5Umas6Bp0ie67CpsjMOP902/DzymqIYDd19UXFeDLYYA\n"
+    "sEQPZqY966MR4XURZWoUGiDRBdXDCIW0slUFxolBAoGBAJNxL+9hC2ayg4kuUHit\n"
+    "/NXHYsFuvnZfmN9+fxpyraKk+gN42dLNOOtiZFrzb+eH5zjju+z7PctYgDfrptIo\n"
+    "2Te9jZrzHwK1Y5vw99yo/OkSWG+1Zpa2v4tegmRLcoOuQaKIgZtlEfm4Z/5nAjBV\n"
+    "+w8NzrqfCU3t/7VLL2UYd7lL\n"
+    "-----END PRIVATE KEY-----\n";
+static const char TEST_RSA_1024[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIICeAIBADANBgkqhkiG9w0BAQEFAASCAmIwggJeAgEAAoGBAMo2Fuuh1xuNy4/8\n"
+    "UVM/SourDetTGSi2e4suzGnqb6mpL02zGr+4yOMFYqNngWcS6SOw90/qAO3F0O9l\n"
+    "YIMNVW6rMpjntHUZE727I7NpccPLgN2XFtUv8eBr1AV+P6pKZ8aObPopR09nta3X\n"
+    "8n+VTWDET2+gJBujUVzQ68lHjtsVAgMBAAECgYAgtXklqmsqONiJtO3OwnkjeIrq\n"
+    "2ulB7aq0S+Ci7VocnpJZRjR4eMJ9/nwDJJYI/0UZEeIfWiHGVG5EmyhuanS8BWZo\n"
+    "fiGXicAxzSgPIg6kt3J/2VbpHDAypFb6GJQ5R/HD4CDL4vRw2BtLIV4qFFGiEn1c\n"
+    "HcoW0e6D1U+HOWUDYQJBAO2I9eTSfUyP72RwEp1uhegELu0hbG/EzcC/2Z3iVIwC\n"
+    "VRhNYtsQIQiNr+ooZ0e/HPjQUu3f3leo2Cu4CTTMd8kCQQDZ7ixbGIDuTiiS4i4D\n"
+    "+HPoMNkrYIvDjKhN+IK5ypxsPcuilsnazRnVBcR8xD168CFCZOVqnM1RUzsRjGlI\n"
+    "60btAkEAvYhsVDIUYrPy25yFbfMTi+dSnknuIVzSpDsw5EcFGVZ/Gc4d1BgRk6ai\n"
+    "uF+W0WvQLUTk9wOLgTyriG7ngaao6QJBAJEemejba1fFMh2FgfDg7IYMqUDKXKeO\n"
+    "LbEmMB76PamSiNyvHqGV/IKvAYW3w9zutKcauu6AlfR2wRnRb3bAPY0CQQCPsiSp\n"
+    "TcAr6NQ7zONmjSDKTNvpAF27aEVViCBP0ooLd4EAuSphNdZsuJrm3agssesd1f6/\n"
+    "YkNzkCC+mBeOPTpJ\n"
+    "-----END PRIVATE KEY-----\n";
+static const char TEST_EC_P256[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgmAq3vA9DUzRd1Ts7\n"
+    "/KAFdKsLshQImbTdkpkTiPs4tUihRANCAAS06LaslILH2T8+8Cfj4PSWuJW3xcdX\n"
+    "HTD7vNXr8jggHMq1xuGLOah/isJQOEIVXlRPrJGTGEYk88JfN7xFWgAx\n"
+    "-----END PRIVATE KEY-----\n";
+
+/* The private key in pem (one of the above). */
+static EVP_PKEY *test_key(const char *pem)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    ck_assert_ptr_nonnull(bio);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    ck_assert_ptr_nonnull(k);
+    return k;
+}
+
+/* Two RSA keys, loaded once per run (before Check forks). */
 static EVP_PKEY *rsa_key, *rsa_other;
 static char *rsa_pem;
 
@@ -456,8 +552,8 @@ static char *public_pem(EVP_PKEY *pkey)
 
 static void rsa_setup(void)
 {
-    rsa_key = EVP_RSA_gen(2048);
-    rsa_other = EVP_RSA_gen(2048);
+    rsa_key = test_key(TEST_RSA_2048_A);
+    rsa_other = test_key(TEST_RSA_2048_B);
     ck_assert_ptr_nonnull(rsa_key);
     ck_assert_ptr_nonnull(rsa_other);
     rsa_pem = public_pem(rsa_key);
@@ -588,7 +684,7 @@ START_TEST(test_keys_refused)
     refused(JWT_RS256, "", 0, "PUBLIC KEY");
     refused(JWT_RS256, SECRET, strlen(SECRET), "PUBLIC KEY");
 
-    EVP_PKEY *small = EVP_RSA_gen(1024), *ec = EVP_EC_gen("P-256");
+    EVP_PKEY *small = test_key(TEST_RSA_1024), *ec = test_key(TEST_EC_P256);
     ck_assert_ptr_nonnull(small);
     ck_assert_ptr_nonnull(ec);
     char *pem = public_pem(small);
