@@ -25,11 +25,19 @@ int auth_addr_is_loopback(const char *addr)
            strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
-int auth_bearer_check(const char *authorization, const char *token)
+const char *auth_bearer_token(const char *authorization)
 {
     if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    return authorization + 7;
+}
+
+int auth_bearer_check(const char *authorization, const char *token)
+{
+    const char *given = auth_bearer_token(authorization);
+    if (!given)
         return 401;
-    return auth_token_equal(authorization + 7, token) ? 0 : 403;
+    return auth_token_equal(given, token) ? 0 : 403;
 }
 
 int auth_monitor_check(const char *remote_addr, const char *authorization,

@@ -10,6 +10,11 @@ int auth_token_equal(const char *given, const char *want);
  * address: 127.0.0.0/8, ::1, or ::ffff:127.x.x.x. */
 int auth_addr_is_loopback(const char *addr);
 
+/* What follows "Bearer " in authorization (the header's value, may be
+ * NULL), or NULL when it names another scheme or none. The scheme name is
+ * matched without regard to case (RFC 9110, 11.1). */
+const char *auth_bearer_token(const char *authorization);
+
 /* The "Authorization: Bearer TOKEN" check shared by publishing and the
  * monitoring routes: 0 when authorization (the header's value, may be
  * NULL) carries token (not empty), else 401 (no bearer token sent, or

@@ -20,12 +20,7 @@
 /* 1 if s (n bytes) is UTF-8 without control characters. */
 static int mercure_text_valid(const char *s, size_t n)
 {
-    if (utf8_count(s, n) < 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
+    return utf8_count(s, n) >= 0 && !utf8_has_control(s, n);
 }
 
 int mercure_id_valid(const char *s)

@@ -123,9 +123,8 @@ static const char *room_check_text(char *text)
     long chars = utf8_count(text, n);
     if (chars < 0)
         return "The text must be UTF-8.";
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-            return "The text may not contain control characters.";
+    if (utf8_has_control(text, n))
+        return "The text may not contain control characters.";
     if (chars > ROOM_TEXT_MAX)
         return "At most 500 characters, please.";
     return NULL;

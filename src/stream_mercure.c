@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth.h"
 #include "jwt.h"
 #include "mem.h"
 #include "mercure.h"
@@ -165,12 +166,11 @@ static int mercure_find_token(struct stream_conn *conn, const char *query,
 {
     const char *h = stream_conn_param(conn, "HTTP_AUTHORIZATION");
     if (h && *h) {
-        if (strncasecmp(h, "Bearer ", 7) != 0) {
+        if (!(h = auth_bearer_token(h))) {
             *why = "unauthorized: the Authorization header must be "
                    "\"Bearer <JWT>\"";
             return -1;
         }
-        h += 7;
         h += strspn(h, " ");
         if (strlen(h) > JWT_TOKEN_MAX) {
             *why = "unauthorized: the JWT is too long (at most 8192 bytes)";

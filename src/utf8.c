@@ -1,6 +1,14 @@
 /* utf8: validation. See utf8.h. */
 #include "utf8.h"
 
+int utf8_has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
 long utf8_count(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;

@@ -9,4 +9,7 @@
  * NUL, or -1. */
 long utf8_count(const char *s, size_t n);
 
+/* 1 if s (n bytes) holds a control character (below U+0020, or DEL). */
+int utf8_has_control(const char *s, size_t n);
+
 #endif

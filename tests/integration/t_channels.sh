@@ -302,14 +302,8 @@ server_start || fail "lighttpd starts with two stream responders"
 for i in $(seq 1 10); do sub_start "p$i" "$BASE_URL/events/procs"; done
 sleep 1
 procs=$(pgrep -P "$SERVER_PID" -f stream.fcgi | tr '\n' ' ')
-busy=0
-for p in $procs; do
-    # Beyond its listening and wake-up sockets: FastCGI connections.
-    n=$(find /proc/"$p"/fd -lname 'socket:*' 2>/dev/null | wc -l)
-    echo "# stream process $p: $n sockets"
-    [ "$n" -gt 2 ] && busy=$((busy + 1))
-done
-expect_eq "both stream processes hold subscribers" 2 "$busy"
+# shellcheck disable=SC2086
+expect_eq "both stream processes hold subscribers" 2 "$(stream_procs_busy $procs)"
 want=""
 for i in $(seq 1 20); do want="$want $(publish procs "m$i")"; done
 want=${want# }

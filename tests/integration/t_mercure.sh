@@ -372,14 +372,8 @@ if SSELIGHT_STREAM_PROCS=2 server_start; then
     started p1 p2 p3 p4 p5 p6 p7 p8
     procs=$(server_procs stream.fcgi)
     expect_eq "two stream processes run" 2 "$(echo "$procs" | wc -w)"
-    busy=0
-    for p in $procs; do
-        # Beyond its listening and wake-up sockets: FastCGI connections.
-        n=$(find /proc/"$p"/fd -lname 'socket:*' 2>/dev/null | wc -l)
-        echo "# stream process $p: $n sockets"
-        [ "$n" -gt 2 ] && busy=$((busy + 1))
-    done
-    expect_eq "both stream processes hold subscribers" 2 "$busy"
+    # shellcheck disable=SC2086
+    expect_eq "both stream processes hold subscribers" 2 "$(stream_procs_busy $procs)"
     want=""
     for i in 1 2 3 4 5 6; do
         post "$PUB_ALL" -d "topic=urn:procs:$i" -d "data=procs-$i" > /dev/null

@@ -201,6 +201,19 @@ server_procs() {
     return 0
 }
 
+# stream_procs_busy PID...: how many of the stream processes PID... hold
+# FastCGI connections (sockets beyond their listening and wake-up ones);
+# prints each one's socket count as a comment.
+stream_procs_busy() {
+    local p n busy=0
+    for p in "$@"; do
+        n=$(find /proc/"$p"/fd -lname 'socket:*' 2>/dev/null | wc -l)
+        echo "# stream process $p: $n sockets" >&2
+        [ "$n" -gt 2 ] && busy=$((busy + 1))
+    done
+    echo "$busy"
+}
+
 # server_start_on PORT: server_start on a given port instead of a free one
 # (a restart on the port clients know). lighttpd fails if it is taken.
 server_start_on() {

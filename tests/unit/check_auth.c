@@ -43,11 +43,26 @@ START_TEST(test_loopback_null)
 }
 END_TEST
 
+START_TEST(test_bearer_token)
+{
+    ck_assert_str_eq(auth_bearer_token("Bearer abc"), "abc");
+    ck_assert_str_eq(auth_bearer_token("bearer  abc"), " abc");
+    ck_assert_str_eq(auth_bearer_token("Bearer "), "");
+    ck_assert_ptr_null(auth_bearer_token("Basic abc"));
+    ck_assert_ptr_null(auth_bearer_token("Bearer"));
+    ck_assert_ptr_null(auth_bearer_token(NULL));
+    ck_assert_int_eq(auth_bearer_check("Bearer a-token-of-16-chars", "a-token-of-16-chars"), 0);
+    ck_assert_int_eq(auth_bearer_check("Bearer wrong", "a-token-of-16-chars"), 403);
+    ck_assert_int_eq(auth_bearer_check("Basic x", "a-token-of-16-chars"), 401);
+}
+END_TEST
+
 Suite *make_auth_suite(void)
 {
     Suite *s = suite_create("auth");
     TCase *tc = tcase_create("auth");
     tcase_add_test(tc, test_token_equal);
+    tcase_add_test(tc, test_bearer_token);
     tcase_add_loop_test(tc, test_loopback, 0,
                         sizeof loopback_cases / sizeof loopback_cases[0]);
     tcase_add_test(tc, test_loopback_null);

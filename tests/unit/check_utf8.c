@@ -182,12 +182,28 @@ START_TEST(test_all_code_points)
 }
 END_TEST
 
+/* Control characters: C0 and DEL, not space, not bytes of UTF-8 above. */
+START_TEST(test_has_control)
+{
+    ck_assert_int_eq(utf8_has_control("plain text", 10), 0);
+    ck_assert_int_eq(utf8_has_control("caf\xc3\xa9 \xe2\x82\xac", 9), 0);
+    ck_assert_int_eq(utf8_has_control("", 0), 0);
+    ck_assert_int_eq(utf8_has_control("a\tb", 3), 1);
+    ck_assert_int_eq(utf8_has_control("a\x7f", 2), 1);
+    ck_assert_int_eq(utf8_has_control("a\x1f", 2), 1);
+    ck_assert_int_eq(utf8_has_control("a\0b", 3), 1);
+    /* Only the n bytes given are looked at. */
+    ck_assert_int_eq(utf8_has_control("ab\n", 2), 0);
+}
+END_TEST
+
 Suite *make_utf8_suite(void)
 {
     Suite *s = suite_create("utf8");
     TCase *tc = tcase_create("count");
     tcase_add_loop_test(tc, test_count, 0, N_OF(cases));
     tcase_add_test(tc, test_all_code_points);
+    tcase_add_test(tc, test_has_control);
     suite_add_tcase(s, tc);
     return s;
 }
